@@ -1,0 +1,51 @@
+// What the watcher's stages hand each other about one core.
+import type { CoreInfo } from "../../src/elfcore.js";
+
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  uid?: string;
+  node?: string;
+  hostIP?: string;
+  podIP?: string;
+  /** Every container of the pod, init containers included. */
+  containers: string[];
+  /** container name -> image */
+  images: Record<string, string>;
+  owner?: { kind: string; name: string };
+  /** The containers the webhook gave the directory to (from the coredog.io/injected annotation). */
+  targetedContainers?: string[];
+  annotations?: Record<string, string>;
+}
+
+export interface CoreReport {
+  /** Absolute path of the core on this node (as the watcher sees it). */
+  path: string;
+  filename: string;
+  node: string;
+  hostIP?: string;
+  /** From the path `<namespace>/<pod>/<file>`; undefined when the path has another shape. */
+  namespace?: string;
+  pod?: string;
+  podInfo?: PodInfo;
+  container?: string;
+  image?: string;
+  size: number;
+  sha256?: string;
+  md5?: string;
+  core: CoreInfo;
+  bucket?: string;
+  key?: string;
+  url?: string;
+  capturedAt: Date;
+  uploadedAt?: Date;
+  error?: string;
+}
+
+/** The reporting side of the pipeline: Events, chat notices, the custom handler. Never throws. */
+export interface Reporter {
+  captured(report: CoreReport): void;
+  uploaded(report: CoreReport): void;
+  failed(report: CoreReport, error: Error): void;
+  stop(): Promise<void>;
+}

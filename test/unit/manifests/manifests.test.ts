@@ -1,0 +1,192 @@
+import { describe, expect, it } from "vitest";
+import {
+  COMPONENT_WATCHER,
+  COMPONENT_WEBHOOK,
+  CONFIGMAP,
+  LABEL_COMPONENT,
+  LABEL_NAME,
+  NAMESPACE,
+  NODE_DUMP_DIR,
+  DEFAULT_CONTAINER_PATH,
+  WATCHER_NAME,
+  WEBHOOK_CONFIGURATION,
+  WEBHOOK_NAME,
+  TLS_SECRET,
+} from "../../../src/names.js";
+import { find, kustomize, validateObject, type K8sObject } from "./render.js";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are plain JSON */
+
+const targets = ["manifests", "manifests/overlays/cert-manager", "manifests/overlays/node-setup"];
+
+describe.each(targets)("kubectl kustomize %s", (dir) => {
+  const objects = kustomize(dir);
+
+  it("renders objects that validate against the Kubernetes schemas", async () => {
+    expect(objects.length).toBeGreaterThan(10);
+    for (const obj of objects) {
+      await expect(
+        validateObject(obj),
+        `${obj.kind}/${obj.metadata.name}`,
+      ).resolves.toBeUndefined();
+    }
+  });
+
+  it("labels every object app.kubernetes.io/name=coredog", () => {
+    for (const obj of objects) expect(obj.metadata.labels?.[LABEL_NAME], obj.kind).toBe("coredog");
+  });
+
+  it("puts every namespaced object in coredog-system", () => {
+    const clusterScoped = new Set([
+      "Namespace",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "MutatingWebhookConfiguration",
+    ]);
+    for (const obj of objects) {
+      if (!clusterScoped.has(obj.kind)) expect(obj.metadata.namespace, obj.kind).toBe(NAMESPACE);
+    }
+  });
+});
+
+describe("the base install", () => {
+  const objects = kustomize("manifests");
+
+  it("has the guide's fixed names", () => {
+    find(objects, "Namespace", NAMESPACE);
+    find(objects, "Deployment", WEBHOOK_NAME);
+    find(objects, "Service", WEBHOOK_NAME);
+    find(objects, "DaemonSet", WATCHER_NAME);
+    find(objects, "MutatingWebhookConfiguration", WEBHOOK_CONFIGURATION);
+    find(objects, "ConfigMap", CONFIGMAP);
+  });
+
+  it("registers a webhook that can never block a pod", () => {
+    const mwc = find(objects, "MutatingWebhookConfiguration", WEBHOOK_CONFIGURATION) as any;
+    expect(mwc.webhooks).toHaveLength(1);
+    const hook = mwc.webhooks[0];
+    expect(hook.failurePolicy).toBe("Ignore");
+    expect(hook.sideEffects).toBe("None");
+    expect(hook.timeoutSeconds).toBeLessThanOrEqual(5);
+    expect(hook.reinvocationPolicy).toBe("IfNeeded");
+    expect(hook.rules).toEqual([
+      expect.objectContaining({ operations: ["CREATE"], resources: ["pods"], apiGroups: [""] }),
+    ]);
+    expect(hook.clientConfig.service).toMatchObject({
+      name: WEBHOOK_NAME,
+      namespace: NAMESPACE,
+      path: "/mutate",
+    });
+    const excluded = hook.namespaceSelector.matchExpressions.find(
+      (e: any) => e.key === "kubernetes.io/metadata.name",
+    );
+    expect(excluded.operator).toBe("NotIn");
+    expect(excluded.values).toEqual(expect.arrayContaining(["kube-system", NAMESPACE]));
+  });
+
+  it("runs the webhook highly available, non-root, read-only, probed over HTTPS", () => {
+    const deploy = find(objects, "Deployment", WEBHOOK_NAME) as any;
+    expect(deploy.spec.replicas).toBeGreaterThanOrEqual(2);
+    const pod = deploy.spec.template.spec;
+    expect(deploy.spec.template.metadata.labels[LABEL_COMPONENT]).toBe(COMPONENT_WEBHOOK);
+    expect(pod.affinity.podAntiAffinity).toBeDefined();
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const c = pod.containers[0];
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: "/readyz", scheme: "HTTPS" });
+    expect(c.livenessProbe.httpGet).toMatchObject({ path: "/healthz", scheme: "HTTPS" });
+    expect(c.resources.requests).toBeDefined();
+    expect(c.resources.limits.memory).toBeDefined();
+    expect(c.command.slice(0, 2)).toEqual(["coredog-controller", "webhook"]);
+    const tls = pod.volumes.find((v: any) => v.secret);
+    expect(tls.secret.secretName).toBe(TLS_SECRET);
+    const pdb = find(objects, "PodDisruptionBudget", WEBHOOK_NAME) as any;
+    expect(pdb.spec.selector.matchLabels[LABEL_COMPONENT]).toBe(COMPONENT_WEBHOOK);
+  });
+
+  it("runs a watcher on every node with the node directory at /corefile", () => {
+    const ds = find(objects, "DaemonSet", WATCHER_NAME) as any;
+    const pod = ds.spec.template.spec;
+    expect(ds.spec.template.metadata.labels[LABEL_COMPONENT]).toBe(COMPONENT_WATCHER);
+    expect(pod.tolerations).toEqual([{ operator: "Exists" }]);
+    expect(pod.priorityClassName).toBeDefined();
+    const dumps = pod.volumes.find((v: any) => v.hostPath);
+    expect(dumps.hostPath.path).toBe(NODE_DUMP_DIR);
+    const c = pod.containers[0];
+    const mount = c.volumeMounts.find((m: any) => m.name === dumps.name);
+    expect(mount.mountPath).toBe(DEFAULT_CONTAINER_PATH);
+    expect(c.command.slice(0, 2)).toEqual(["coredog-controller", "watcher"]);
+    expect(c.command).toContain(`--dir=${DEFAULT_CONTAINER_PATH}`);
+    const envNames = c.env.map((e: any) => e.name);
+    expect(envNames).toEqual(expect.arrayContaining(["NODE_NAME", "HOST_IP"]));
+    const fromSecret = c.env.filter((e: any) => e.valueFrom?.secretKeyRef);
+    expect(fromSecret.map((e: any) => e.valueFrom.secretKeyRef.name)).toEqual([
+      "coredog-storage",
+      "coredog-storage",
+    ]);
+    expect(c.readinessProbe.httpGet.path).toBe("/readyz");
+    expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+    expect(c.resources.limits.memory).toBeDefined();
+  });
+
+  it("grants least privilege", () => {
+    const rules = (kind: string, name: string) => (find(objects, kind, name) as any).rules;
+    expect(rules("ClusterRole", WEBHOOK_NAME)).toEqual([
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"] },
+    ]);
+    const watcher = rules("ClusterRole", WATCHER_NAME);
+    const verbsFor = (resource: string) =>
+      watcher.filter((r: any) => r.resources.includes(resource)).flatMap((r: any) => r.verbs);
+    expect(verbsFor("pods").sort()).toEqual(["get", "list", "watch"]);
+    expect(verbsFor("events").sort()).toEqual(["create", "patch"]);
+    for (const rule of watcher) {
+      expect(rule.verbs).not.toContain("*");
+      expect(rule.resources).not.toContain("*");
+      expect(rule.resources).not.toContain("secrets");
+    }
+    expect(rules("Role", WATCHER_NAME)).toEqual([
+      { apiGroups: [""], resources: ["pods"], verbs: ["patch"] },
+    ]);
+  });
+
+  it("ships settings the guide's greps find", () => {
+    const cm = find(objects, "ConfigMap", CONFIGMAP) as any;
+    const config: string = cm.data["config.yaml"];
+    expect(config).toMatch(/^DeleteLocalCorefile: true$/m);
+    const lines = config.split("\n");
+    const at = lines.findIndex((l) => l.startsWith("NoticeChannel"));
+    expect(at).toBeGreaterThanOrEqual(0);
+    // `grep -A 5 NoticeChannel` shows how to add a channel.
+    expect(lines.slice(at, at + 6).join("\n")).toMatch(/chan: .*\n.*webhookurl: /);
+  });
+});
+
+describe("overlays", () => {
+  it.each(targets.slice(1))("%s keeps the base objects' labels", (dir) => {
+    const base = kustomize("manifests");
+    const overlay = kustomize(dir);
+    for (const obj of base) {
+      const same = find(overlay, obj.kind, obj.metadata.name);
+      expect(same.metadata.labels, `${obj.kind}/${obj.metadata.name}`).toEqual(obj.metadata.labels);
+    }
+  });
+
+  it("cert-manager issues the serving certificate and injects the CA", () => {
+    const objects = kustomize("manifests/overlays/cert-manager");
+    const cert = find(objects, "Certificate", WEBHOOK_NAME) as any;
+    expect(cert.spec.secretName).toBe(TLS_SECRET);
+    expect(cert.spec.dnsNames).toContain(`${WEBHOOK_NAME}.${NAMESPACE}.svc`);
+    const mwc = find(objects, "MutatingWebhookConfiguration", WEBHOOK_CONFIGURATION) as any;
+    expect(mwc.metadata.annotations["cert-manager.io/inject-ca-from"]).toBe(
+      `${NAMESPACE}/${WEBHOOK_NAME}`,
+    );
+  });
+
+  it("node-setup makes the watcher set core_pattern, privileged", () => {
+    const objects: K8sObject[] = kustomize("manifests/overlays/node-setup");
+    const c = (find(objects, "DaemonSet", WATCHER_NAME) as any).spec.template.spec.containers[0];
+    expect(c.command).toContain("--configure-core-pattern");
+    expect(c.securityContext.privileged).toBe(true);
+  });
+});
