@@ -1,0 +1,61 @@
+import { Flags } from "@oclif/core";
+import { BaseCommand, namespaceFlags, outputFlag, selectorFlag } from "../lib/base.js";
+import { countCores, isOptedIn, lsColumns, podRow } from "../lib/listing.js";
+import { formatList, formatTable } from "../lib/output.js";
+import { EVENT_REASON_CAPTURED } from "../../src/names.js";
+
+export default class Ls extends BaseCommand {
+  static override summary =
+    "List the pods that opted in, and whether they really got the directory";
+  static override description =
+    "INJECTED says whether the pod really mounts the node directory (a pod created before it was enabled, or skipped by the webhook, does not). CORES and LAST CORE come from the watchers' Events.";
+  static override examples = [
+    "<%= config.bin %> ls -A",
+    "<%= config.bin %> ls -n shop -l app=api -o wide",
+    "<%= config.bin %> ls -A -o json",
+  ];
+  static override aliases = ["list"];
+  static override flags = {
+    ...namespaceFlags,
+    selector: selectorFlag,
+    output: outputFlag(),
+    all: Flags.boolean({ description: "also pods that did not opt in" }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Ls);
+    const cluster = await this.connect(flags);
+    const all = flags["all-namespaces"];
+    const namespace = all ? undefined : await this.namespaceOf(flags);
+    const fieldSelector = `reason=${EVENT_REASON_CAPTURED}`;
+    const [pods, events] = await Promise.all([
+      namespace
+        ? cluster.core.listNamespacedPod({ namespace, labelSelector: flags.selector })
+        : cluster.core.listPodForAllNamespaces({ labelSelector: flags.selector }),
+      (namespace
+        ? cluster.core.listNamespacedEvent({ namespace, fieldSelector })
+        : cluster.core.listEventForAllNamespaces({ fieldSelector })
+      ).catch((err: unknown) => {
+        this.warn(`cannot read the watchers' Events, CORES is unknown: ${(err as Error).message}`);
+        return { items: [] };
+      }),
+    ]);
+    const cores = countCores(events.items);
+    const rows = pods.items
+      .filter((p) => flags.all || isOptedIn(p))
+      .map((p) => podRow(p, cores))
+      .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
+    if (flags.output === "json" || flags.output === "yaml") {
+      this.log(formatList(rows, flags.output));
+      return;
+    }
+    if (rows.length === 0) {
+      this.logToStderr(
+        namespace ? `No opted-in pods in namespace ${namespace}.` : "No opted-in pods.",
+      );
+      return;
+    }
+    const columns = lsColumns().filter((c) => !(namespace && c.header === "NAMESPACE"));
+    this.log(formatTable(rows, columns, flags.output === "wide"));
+  }
+}

@@ -1,0 +1,120 @@
+// The rows of `kubectl coredog ls`: opted-in pods, whether the directory is really there, their cores.
+import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
+import { parseInjectedAnnotation } from "../../src/injection.js";
+import {
+  ANNOTATION_CONTAINER,
+  ANNOTATION_INJECT,
+  ANNOTATION_INJECTED,
+  ANNOTATION_PATH,
+  EVENT_REASON_CAPTURED,
+  NODE_DUMP_DIR,
+  VOLUME_NAME,
+} from "../../src/names.js";
+import { age, type Column } from "./output.js";
+
+export interface CoreCount {
+  count: number;
+  last?: Date;
+}
+
+export interface PodRow {
+  namespace: string;
+  pod: string;
+  uid?: string;
+  path: string;
+  /** The containers that have the directory (or, when not injected, the annotated ones). */
+  containers: string[];
+  injected: boolean;
+  node: string;
+  phase: string;
+  cores: number;
+  lastCore?: string;
+  created?: string;
+  owner?: string;
+}
+
+export function isOptedIn(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.[ANNOTATION_INJECT] === "true";
+}
+
+/** Containers that really mount the node directory. */
+export function mountedContainers(pod: V1Pod): string[] {
+  const volume = pod.spec?.volumes?.find((v) => v.name === VOLUME_NAME);
+  if (volume?.hostPath?.path !== NODE_DUMP_DIR) return [];
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  return all.filter((c) => c.volumeMounts?.some((m) => m.name === VOLUME_NAME)).map((c) => c.name);
+}
+
+/** Captured cores per pod uid (or namespace/name), from the watchers' Events. */
+export function countCores(events: CoreV1Event[]): Map<string, CoreCount> {
+  const counts = new Map<string, CoreCount>();
+  for (const e of events) {
+    if (e.reason !== EVENT_REASON_CAPTURED) continue;
+    const o = e.involvedObject;
+    const keys = [o.uid, `${o.namespace}/${o.name}`].filter((k): k is string => Boolean(k));
+    const when =
+      e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+    for (const key of keys) {
+      const c = counts.get(key) ?? { count: 0 };
+      c.count += e.count ?? 1;
+      const at = when ? new Date(when) : undefined;
+      if (at && (!c.last || at > c.last)) c.last = at;
+      counts.set(key, c);
+    }
+  }
+  return counts;
+}
+
+export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
+  const a = pod.metadata?.annotations ?? {};
+  const mounted = mountedContainers(pod);
+  const recorded = parseInjectedAnnotation(a[ANNOTATION_INJECTED]);
+  const namespace = pod.metadata?.namespace ?? "";
+  const name = pod.metadata?.name ?? "";
+  const c =
+    (pod.metadata?.uid ? cores.get(pod.metadata.uid) : undefined) ??
+    cores.get(`${namespace}/${name}`);
+  const owner =
+    pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
+  return {
+    namespace,
+    pod: name,
+    uid: pod.metadata?.uid,
+    path: recorded?.path ?? a[ANNOTATION_PATH] ?? "",
+    containers:
+      mounted.length > 0
+        ? mounted
+        : (a[ANNOTATION_CONTAINER] ?? "")
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    injected: mounted.length > 0,
+    node: pod.spec?.nodeName ?? "",
+    phase: pod.status?.phase ?? "",
+    cores: c?.count ?? 0,
+    lastCore: c?.last?.toISOString(),
+    created: pod.metadata?.creationTimestamp
+      ? new Date(pod.metadata.creationTimestamp).toISOString()
+      : undefined,
+    owner: owner ? `${owner.kind}/${owner.name}` : undefined,
+  };
+}
+
+export function lsColumns(now = Date.now()): Column<PodRow>[] {
+  return [
+    { header: "NAMESPACE", value: (r) => r.namespace },
+    { header: "POD", value: (r) => r.pod },
+    { header: "PATH", value: (r) => r.path || "<none>" },
+    {
+      header: "CONTAINERS",
+      value: (r) => (r.containers.length ? r.containers.join(",") : "<all>"),
+    },
+    { header: "INJECTED", value: (r) => (r.injected ? "yes" : "no") },
+    { header: "NODE", value: (r) => r.node || "<none>" },
+    { header: "CORES", value: (r) => String(r.cores) },
+    { header: "LAST CORE", value: (r) => (r.lastCore ? age(r.lastCore, now) : "<none>") },
+    { header: "AGE", value: (r) => age(r.created, now) },
+    { header: "STATUS", value: (r) => r.phase || "<unknown>", wide: true },
+    { header: "OWNER", value: (r) => r.owner ?? "<none>", wide: true },
+  ];
+}
