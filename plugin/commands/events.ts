@@ -1,0 +1,78 @@
+import { Flags } from "@oclif/core";
+import { BaseCommand, namespaceFlags, outputFlag } from "../lib/base.js";
+import { UserError } from "../lib/errors.js";
+import {
+  eventColumns,
+  eventRow,
+  eventTime,
+  followWatcherEvents,
+  listWatcherEvents,
+} from "../lib/events.js";
+import { formatList, formatTable } from "../lib/output.js";
+import { parseDuration } from "../../src/duration.js";
+
+export default class Events extends BaseCommand {
+  static override summary = "What the watchers did: cores captured, uploaded, failed";
+  static override description =
+    "The Kubernetes Events the watchers record on crashed pods (reportingComponent coredog-watcher). With -f, keeps printing new ones as they come.";
+  static override examples = [
+    "<%= config.bin %> events -A",
+    "<%= config.bin %> events -n shop --since 1h",
+    "<%= config.bin %> events -A -f",
+    "<%= config.bin %> events -A -o json",
+  ];
+  static override flags = {
+    ...namespaceFlags,
+    follow: Flags.boolean({ char: "f", description: "keep printing new events" }),
+    since: Flags.string({ description: "only events newer than this, e.g. 10m, 2h" }),
+    output: outputFlag(["table", "json", "yaml"]),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Events);
+    let since: number | undefined;
+    if (flags.since !== undefined) {
+      const ms = parseDuration(flags.since);
+      if (ms === null)
+        throw new UserError(
+          `--since "${flags.since}" is not a duration`,
+          "write e.g. 10m, 2h or 1d",
+        );
+      since = Date.now() - ms;
+    }
+    const cluster = await this.connect(flags);
+    const namespace = flags["all-namespaces"] ? undefined : await this.namespaceOf(flags);
+    const { items, resourceVersion } = await listWatcherEvents(cluster, namespace);
+    const recent = items
+      .filter((e) => since === undefined || (eventTime(e)?.getTime() ?? 0) >= since)
+      .sort((a, b) => (eventTime(a)?.getTime() ?? 0) - (eventTime(b)?.getTime() ?? 0));
+    const structured = flags.output === "json" || flags.output === "yaml";
+    const color = Boolean(process.stdout.isTTY);
+    if (!flags.follow) {
+      if (structured) this.log(formatList(recent, flags.output as "json" | "yaml"));
+      else if (recent.length === 0) this.logToStderr("No CoreDog events.");
+      else this.log(formatTable(recent.map(eventRow), eventColumns(Date.now(), color)));
+      return;
+    }
+    const columns = eventColumns(Date.now(), color);
+    const print = (rows: ReturnType<typeof eventRow>[], header: boolean) => {
+      if (structured) for (const r of rows) this.log(JSON.stringify(r));
+      else {
+        const lines = formatTable(rows, columns).split("\n");
+        for (const line of header ? lines : lines.slice(1)) this.log(line);
+      }
+    };
+    print(recent.map(eventRow), true);
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    await followWatcherEvents(
+      cluster,
+      namespace,
+      resourceVersion,
+      (e) => print([eventRow(e)], false),
+      controller.signal,
+    );
+  }
+}
