@@ -4,7 +4,8 @@ import { confirm } from "../../lib/confirm.js";
 import { UserError } from "../../lib/errors.js";
 import { formatList, formatTable } from "../../lib/output.js";
 import { purgeNodes, resolveNodes, type PurgedFile } from "../../lib/purge.js";
-import { formatBytes, parseDuration } from "../../../src/duration.js";
+import { parseDuration } from "../../../src/duration.js";
+import { formatBytes } from "../../../src/template.js";
 
 export default class Purge extends BaseCommand {
   static override summary = "Delete core files from the node directory of chosen nodes (disk full)";

@@ -1,0 +1,105 @@
+// The TUI's seam between the cluster and the components: components only see these plain shapes,
+// so they are tested with fake sources and never touch the network.
+import type { EventRow } from "../lib/events.js";
+import type { Plan } from "../lib/emergency.js";
+import type { PodRow } from "../lib/listing.js";
+
+export type { EventRow, PodRow, Plan };
+
+export interface PodItem extends PodRow {
+  /** namespace/name */
+  key: string;
+  optedIn: boolean;
+}
+
+export type LinkState = "connecting" | "live" | "reconnecting";
+
+export interface WebhookStatus {
+  state: "loading" | "present" | "absent" | "unknown";
+  /** Distinct failurePolicy values of the configuration's webhooks, e.g. ["Fail"]. */
+  policies: string[];
+  error?: string;
+}
+
+export interface WatcherStatus {
+  state: "loading" | "running" | "paused" | "absent" | "unknown";
+  ready?: number;
+  desired?: number;
+  error?: string;
+}
+
+export interface TuiSnapshot {
+  /** Every pod in scope (opted in or not); the view filters. */
+  pods: PodItem[];
+  /** Watchers' Events, newest first. */
+  events: EventRow[];
+  webhook: WebhookStatus;
+  watcher: WatcherStatus;
+  /** undefined: all namespaces. */
+  namespace?: string;
+  namespaces: string[];
+  link: LinkState;
+  /** Why the link is not live, when known. */
+  linkError?: string;
+  server?: string;
+}
+
+export interface CoreEntry {
+  time: string;
+  reason: string;
+  message: string;
+  count: number;
+  /** bucket/key of an uploaded core, from the Event message. */
+  object?: string;
+}
+
+export interface PodDetails {
+  key: string;
+  namespace: string;
+  name: string;
+  node: string;
+  phase: string;
+  owner?: string;
+  created?: string;
+  coredogAnnotations: [string, string][];
+  otherAnnotations: number;
+  optedIn: boolean;
+  injected: boolean;
+  path: string;
+  containers: string[];
+  /** The webhook's decision for this pod's spec and annotations (the shared `decide`). */
+  decision: { inject: boolean; text: string };
+  cores: CoreEntry[];
+}
+
+export type EmergencyAction =
+  | "webhook-ignore"
+  | "webhook-fail"
+  | "webhook-remove"
+  | "webhook-restore"
+  | "watcher-pause"
+  | "watcher-resume"
+  | "restart-watcher"
+  | "restart-webhook";
+
+export type ActionRequest =
+  | { kind: "enable" | "disable" | "restart"; namespace: string; pod: string }
+  | { kind: "emergency"; action: EmergencyAction };
+
+/** A plan ready to confirm: Plan's changes/undo/noop plus what it is about, or why it is refused. */
+export interface PreparedAction extends Plan {
+  title: string;
+  /** The webhook would skip it (or it cannot be done): shown instead of a confirmation. */
+  refused?: string;
+  /** Said after apply() succeeded, besides the undo hint. */
+  done?: string;
+}
+
+export interface TuiSource {
+  getSnapshot(): TuiSnapshot;
+  subscribe(listener: () => void): () => void;
+  setNamespace(namespace: string | undefined): void;
+  details(key: string): PodDetails | undefined;
+  prepare(request: ActionRequest): Promise<PreparedAction>;
+  stop(): void;
+}
