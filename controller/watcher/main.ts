@@ -1,5 +1,289 @@
-// Replaced by the watcher program.
-export async function runWatcher(_argv: string[]): Promise<number> {
-  process.stderr.write("coredog-controller: the watcher program is not available in this build\n");
-  return 1;
+// `coredog-controller watcher`: finds the node's core dumps, stores and verifies them, deletes the local copy and
+// reports (Events, notices, custom handler); health, readiness and metrics over HTTP.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, realpath, writeFile } from "node:fs/promises";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { CORE_PATTERN, CORE_PATTERN_FILE } from "../../src/names.js";
+import type { Settings } from "../../src/settings.js";
+import { createLogger, type Logger } from "../log.js";
+import { WATCHER_USAGE, parseWatcherArgs, type WatcherOptions } from "./args.js";
+import { Detector } from "./detect.js";
+import { DiskGuard } from "./diskguard.js";
+import { Journal } from "./journal.js";
+import { createMetrics } from "./metrics.js";
+import { NodeStatePublisher } from "./nodestatepublisher.js";
+import { Pipeline, type PodLookup } from "./pipeline.js";
+import type { Backoff } from "./retry.js";
+import { startHttp } from "./server.js";
+import { SettingsSource } from "./settingsource.js";
+import { createCfsStore, createS3Client, createS3Store, type Store } from "./store.js";
+import type { Reporter } from "./types.js";
+
+const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+export interface WatcherDeps {
+  log?: Logger;
+  /** Replaces createReporter (tests). */
+  reporter?: Reporter;
+  /** null: run without the API even if a kubeconfig is around. */
+  kc?: KubeConfig | null;
+  backoff?: Backoff;
+  emptyDirGraceMs?: number;
+  stopTimeoutMs?: number;
+  settingsPollMs?: number;
+  publishIntervalMs?: number;
+}
+
+export interface RunningWatcher {
+  address: string;
+  pipeline: Pipeline;
+  detector: Detector;
+  settings: SettingsSource;
+  /** Runs the periodic maintenance now: rescan, journal prune, disk guard, empty directories. */
+  maintain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function loadKubeConfig(o: WatcherOptions): Promise<KubeConfig | undefined> {
+  const haveCluster = !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SA_TOKEN);
+  if (!o.kubeconfig && !haveCluster && !process.env.KUBECONFIG) return undefined;
+  const { KubeConfig } = await import("@kubernetes/client-node");
+  const kc = new KubeConfig();
+  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+  else if (haveCluster) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+async function configureCorePattern(log: Logger): Promise<void> {
+  const before = (await readFile(CORE_PATTERN_FILE, "utf8").catch(() => "")).trim();
+  try {
+    await writeFile(CORE_PATTERN_FILE, CORE_PATTERN);
+    log.info(`configured kernel.core_pattern: ${CORE_PATTERN} (was ${before || "unknown"})`);
+  } catch (err) {
+    log.error(
+      `error: cannot set kernel.core_pattern to ${CORE_PATTERN}: ${(err as Error).message}`,
+    );
+  }
+}
+
+function storeFactory(): (s: Settings) => Store {
+  let cachedKey = "";
+  let cached: Store | undefined;
+  return (s) => {
+    const key = JSON.stringify(s.storage);
+    if (cached && key === cachedKey) return cached;
+    if (s.storage.protocol === "cfs") cached = createCfsStore(s.storage);
+    else cached = createS3Store(s.storage, createS3Client(s.storage));
+    cachedKey = key;
+    return cached;
+  };
+}
+
+export async function startWatcher(
+  o: WatcherOptions,
+  deps: WatcherDeps = {},
+): Promise<RunningWatcher> {
+  const log = deps.log ?? createLogger({ format: o.logFormat });
+  const settings = new SettingsSource(
+    o.config,
+    log,
+    // Only called on reloads, after everything below exists.
+    (s) => {
+      pl.setConcurrency(s.watcher.maxParallelUploads);
+      publisher.poke();
+    },
+    deps.settingsPollMs,
+  );
+  const bad = await settings.load();
+  if (bad) throw new Error(`settings error in ${o.config}: ${bad.join("; ")}`);
+  if (!settings.get().storage.configured) {
+    log.warn("storage is not configured: cores are kept on the node and not uploaded");
+  }
+  if (o.configureCorePattern) await configureCorePattern(log);
+
+  await mkdir(o.dir, { recursive: true });
+  const realDir = await realpath(o.dir);
+  const journal = new Journal(o.journal);
+  for (const f of await journal.load()) log.error(`journal error: unreadable entry ${f} ignored`);
+
+  const kc = deps.kc === null ? undefined : (deps.kc ?? (await loadKubeConfig(o)));
+  let pods: (PodLookup & { ready(): boolean; stop(): void }) | undefined;
+  if (kc) {
+    const { createPodResolver } = await import("./podresolver.js");
+    pods = createPodResolver(kc, o.nodeName, log);
+  } else {
+    log.info(
+      "no kubeconfig and not in a cluster: running without the Kubernetes API (no pod details, no Events)",
+    );
+  }
+  let reporter = deps.reporter;
+  if (!reporter) {
+    const { createReporter } = await import("./reporter.js");
+    reporter = createReporter({
+      ...(kc ? { kc } : {}),
+      nodeName: o.nodeName,
+      log,
+      settings: () => settings.get(),
+    });
+  }
+  const metrics = createMetrics();
+  const pl: Pipeline = new Pipeline({
+    dir: o.dir,
+    realDir,
+    nodeName: o.nodeName,
+    ...(o.hostIP ? { hostIP: o.hostIP } : {}),
+    journal,
+    log,
+    metrics,
+    settings: () => settings.get(),
+    store: storeFactory(),
+    reporter,
+    ...(pods ? { pods } : {}),
+    ...(deps.backoff ? { backoff: deps.backoff } : {}),
+    retrack: (p) => det.track(p),
+    onChange: () => publisher.poke(),
+  });
+  const det: Detector = new Detector({
+    dir: o.dir,
+    journalDir: o.journal,
+    quietMillis: () => settings.get().watcher.quietMillis,
+    log,
+    onStable: (p, st) => pl.handle(p, st),
+    isKnown: (p, st) => pl.isKnown(p, st),
+    onError: (err) => log.error(`watch error: ${err.message}`),
+  });
+  const rep = reporter;
+  const guard = new DiskGuard({
+    log,
+    pipeline: pl,
+    alert: (m) => rep.alert?.(m),
+    ...(pods
+      ? {
+          podExists: async (ns: string, pod: string) =>
+            pods.ready() ? (await pods.resolve(ns, pod)) !== undefined : undefined,
+        }
+      : {}),
+    ...(deps.emptyDirGraceMs !== undefined ? { emptyDirGraceMs: deps.emptyDirGraceMs } : {}),
+  });
+  const publisher: NodeStatePublisher = new NodeStatePublisher({
+    ...(kc ? { kc } : {}),
+    ...(process.env.POD_NAME ? { podName: process.env.POD_NAME } : {}),
+    ...(process.env.POD_NAMESPACE ? { podNamespace: process.env.POD_NAMESPACE } : {}),
+    log,
+    file: `${o.journal}/node-state.json`,
+    ...(deps.publishIntervalMs ? { minIntervalMs: deps.publishIntervalMs } : {}),
+    collect: () => ({
+      node: o.nodeName,
+      configuredPath: o.dir,
+      filesWaiting: pl.filesWaiting + det.waiting,
+      bytesWaiting: pl.bytesWaiting,
+      ...(pl.activity.lastUpload ? { lastUpload: pl.activity.lastUpload } : {}),
+      ...(pl.activity.lastError ? { lastError: pl.activity.lastError } : {}),
+      ...(settings.error ? { settingsError: settings.error } : {}),
+    }),
+  });
+
+  let ready = false;
+  let maintaining: Promise<void> | undefined;
+  const maintain = async () => {
+    const scan = await det.scan();
+    await pl.prune();
+    const s = settings.get();
+    await guard.check(scan, s.watcher.diskLimitBytes, s.watcher.diskGuardDeleteUploaded);
+    await guard.sweep(scan);
+    publisher.poke();
+  };
+  const maintainOnce = () => {
+    maintaining ??= maintain()
+      .catch((err: Error) => log.error(`rescan error: ${err.message}`))
+      .finally(() => (maintaining = undefined));
+    return maintaining;
+  };
+
+  const http = await startHttp(o.listen.host, o.listen.port, {
+    registry: metrics.registry,
+    ready: () => (ready ? null : "initial scan not done"),
+    healthy: () => {
+      if (!det.running) return "the file watch is not running";
+      const limit = (3 * settings.get().watcher.rescanSeconds + 60) * 1000;
+      if (ready && Date.now() - det.lastScan > limit) return "no rescan for too long";
+      return null;
+    },
+  });
+  log.info(`listening on ${http.address}`);
+
+  await pl.resume();
+  await det.start();
+  settings.start();
+  const first = await det.scan();
+  ready = true;
+  log.info(`watching ${o.dir}: initial scan found ${first.files} files (${first.bytes} bytes)`);
+  publisher.start();
+
+  let rescanTimer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    rescanTimer = setTimeout(() => {
+      void maintainOnce().finally(schedule);
+    }, settings.get().watcher.rescanSeconds * 1000);
+  };
+  schedule();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    address: http.address,
+    pipeline: pl,
+    detector: det,
+    settings,
+    maintain: maintainOnce,
+    stop() {
+      stopped ??= (async () => {
+        log.info("stopping: no new files are taken; waiting for uploads in flight");
+        clearTimeout(rescanTimer);
+        await det.stop();
+        settings.stop();
+        const finished = await pl.stop(deps.stopTimeoutMs ?? 25_000);
+        if (!finished)
+          log.warn("stopping: uploads still in flight were cut off; they resume at the next start");
+        await maintaining;
+        await rep.stop();
+        await publisher.stop();
+        pods?.stop();
+        await new Promise<void>((r) => http.server.close(() => r()));
+        http.server.closeAllConnections();
+        log.info("stopped");
+      })();
+      return stopped;
+    },
+  };
+}
+
+export async function runWatcher(argv: string[]): Promise<number> {
+  const parsed = parseWatcherArgs(argv);
+  if (!parsed.ok) {
+    if (parsed.help) {
+      process.stdout.write(WATCHER_USAGE);
+      return 0;
+    }
+    process.stderr.write(`coredog-controller watcher: ${parsed.error}\n\n${WATCHER_USAGE}`);
+    return 2;
+  }
+  const log = createLogger({ format: parsed.options.logFormat });
+  let w: RunningWatcher;
+  try {
+    w = await startWatcher(parsed.options, { log });
+  } catch (err) {
+    log.error(`error: the watcher cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      log.info(`received ${sig}`);
+      resolve();
+    };
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+  });
+  await w.stop();
+  return 0;
 }

@@ -10,6 +10,8 @@ export interface PodInfo {
   podIP?: string;
   /** Every container of the pod, init containers included. */
   containers: string[];
+  /** The init containers among `containers` (added by D2, for Events' fieldPath). */
+  initContainers?: string[];
   /** container name -> image */
   images: Record<string, string>;
   owner?: { kind: string; name: string };
@@ -47,5 +49,7 @@ export interface Reporter {
   captured(report: CoreReport): void;
   uploaded(report: CoreReport): void;
   failed(report: CoreReport, error: Error): void;
+  /** A node-level alarm that is not about one core (e.g. the disk guard's limit); optional. */
+  alert?(message: string): void;
   stop(): Promise<void>;
 }

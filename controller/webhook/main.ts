@@ -1,5 +1,202 @@
-// Replaced by the webhook program.
-export async function runWebhook(_argv: string[]): Promise<number> {
-  process.stderr.write("coredog-controller: the webhook program is not available in this build\n");
-  return 1;
+// `coredog-controller webhook`: the mutating admission webhook of MutatingWebhookConfiguration
+// `coredog`. Wires flags, logger, certificates, settings, namespace cache, alerts and the server.
+import { KubeConfig } from "@kubernetes/client-node";
+import { createLogger, type Logger } from "../log.js";
+import { sendNotice } from "../notify/send.js";
+import type { NoticeChannel } from "../notify/payloads.js";
+import { parseWebhookArgs, WEBHOOK_USAGE, type WebhookArgs } from "./args.js";
+import { loadCertPair, watchCertificates } from "./certs.js";
+import { createThreadLogSink } from "./logsink.js";
+import { createMetrics } from "./metrics.js";
+import { createNamespaceCache, type NamespaceCache } from "./namespaces.js";
+import { createWebhookServer } from "./server.js";
+import { watchSettings } from "./settings.js";
+import { createAlerter, type SendFn } from "./alerts.js";
+
+export interface WebhookDeps {
+  /** Where log lines go (default: stdout, batched per event-loop turn). */
+  write?: (line: string) => void;
+  /** Instead of --kubeconfig / in-cluster / $KUBECONFIG. */
+  kubeConfig?: KubeConfig;
+  /** Instead of the API-backed namespace cache (tests of the HTTP layer). */
+  namespaces?: NamespaceCache;
+  send?: SendFn;
+  alertIntervalMs?: number;
+  /** How often certificate and settings files are re-read besides file events (default 10 s). */
+  recheckMs?: number;
+}
+
+export interface RunningWebhook {
+  port: number;
+  address: string;
+  log: Logger;
+  /** Graceful: stop accepting, finish in-flight, close keep-alive connections. */
+  stop(graceMs?: number): Promise<void>;
+  checkFiles(): Promise<void>;
+  alertsIdle(): Promise<void>;
+  flushLogs(): Promise<void>;
+}
+
+export function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startWebhook(
+  args: WebhookArgs,
+  deps: WebhookDeps = {},
+): Promise<RunningWebhook> {
+  // The program: pino writes JSON lines, a writer thread formats (logfmt) and writes them.
+  // Tests (deps.write): formatted in-process, delivered in order.
+  const sink = deps.write ? undefined : createThreadLogSink(args.logFormat);
+  const log = deps.write
+    ? createLogger({ format: args.logFormat, level: args.logLevel, write: deps.write })
+    : createLogger({ format: "json", level: args.logLevel, write: sink!.write });
+  const flush = async () => sink?.flush();
+  const closeLog = async () => sink?.close();
+  const cleanups: (() => unknown)[] = [];
+  try {
+    const pair = await loadCertPair(args.tlsCert, args.tlsKey).catch((err: Error) => {
+      throw new Error(`cannot load the TLS certificate: ${err.message}`, { cause: err });
+    });
+    log.info(
+      { subject: pair.subject, notAfter: pair.notAfter, fingerprint: pair.fingerprint },
+      "loaded TLS certificate",
+    );
+
+    const settings = watchSettings({ file: args.config, log, intervalMs: deps.recheckMs });
+    cleanups.push(() => settings.stop());
+    await settings.check();
+
+    let namespaces = deps.namespaces;
+    if (!namespaces) {
+      const kc = deps.kubeConfig ?? loadKubeConfig(args.kubeconfig);
+      log.info(
+        { server: kc.getCurrentCluster()?.server },
+        "watching namespaces for Pod Security labels",
+      );
+      namespaces = createNamespaceCache(kc, log);
+    }
+    const ns = namespaces;
+    cleanups.push(() => ns.stop());
+
+    const metrics = createMetrics();
+    const alerter = createAlerter({
+      channels: () => (settings.current()?.noticeChannels ?? []) as NoticeChannel[],
+      enabled: () => settings.current()?.webhook.alertOnError ?? false,
+      send: deps.send ?? sendNotice,
+      log,
+      minIntervalMs: deps.alertIntervalMs,
+    });
+
+    const web = createWebhookServer(pair, {
+      log,
+      metrics,
+      namespaces: ns,
+      notReady: () => (ns.synced() ? [] : ["namespace cache not synced"]),
+      onInternalError: (err, pod) =>
+        alerter.alert(
+          `${err.message}${pod ? ` (pod ${pod})` : ""}; the pod was admitted without the core dump directory`,
+        ),
+    });
+    const certs = watchCertificates({
+      certFile: args.tlsCert,
+      keyFile: args.tlsKey,
+      current: pair,
+      log,
+      intervalMs: deps.recheckMs,
+      onChange: (p) => {
+        try {
+          web.setCertificate(p);
+          metrics.certReload(true);
+        } catch (err) {
+          metrics.certReload(false);
+          throw err;
+        }
+      },
+    });
+    cleanups.push(() => certs.stop());
+
+    const { address, port } = await web.listen(args.port, args.host);
+    log.info(
+      { address: `${address.includes(":") ? `[${address}]` : address}:${port}` },
+      "webhook listening",
+    );
+    await flush();
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      address,
+      log,
+      checkFiles: async () => {
+        await Promise.all([certs.check(), settings.check()]);
+      },
+      alertsIdle: () => alerter.idle(),
+      flushLogs: flush,
+      stop(graceMs) {
+        stopping ??= (async () => {
+          log.info("shutting down: finishing requests in flight");
+          await web.close(graceMs);
+          for (const c of cleanups.reverse()) await c();
+          await Promise.race([alerter.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+          log.info("webhook stopped");
+          await closeLog();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c();
+    log.error({ error: (err as Error).message }, `webhook cannot start: ${(err as Error).message}`);
+    await closeLog();
+    throw err;
+  }
+}
+
+export async function runWebhook(argv: string[]): Promise<number> {
+  let args: WebhookArgs;
+  try {
+    const parsed = parseWebhookArgs(argv);
+    if ("help" in parsed) {
+      process.stdout.write(WEBHOOK_USAGE);
+      return 0;
+    }
+    args = parsed;
+  } catch (err) {
+    process.stderr.write(
+      `coredog-controller webhook: ${(err as Error).message}\n\n${WEBHOOK_USAGE}`,
+    );
+    return 2;
+  }
+  let hook: RunningWebhook;
+  try {
+    hook = await startWebhook(args);
+  } catch {
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        hook.log.warn({ signal: sig }, "second signal: exiting now");
+        void hook.flushLogs().finally(() => process.exit(1));
+        return;
+      }
+      hook.log.info({ signal: sig }, "received signal");
+      hook.stop().then(
+        () => {
+          process.off("SIGTERM", onSignal);
+          process.off("SIGINT", onSignal);
+          resolve(0);
+        },
+        () => resolve(1),
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
 }

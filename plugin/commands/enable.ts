@@ -9,6 +9,7 @@ import {
   parseRef,
   patchTemplateAnnotations,
   restartWorkload,
+  templateOf,
 } from "../lib/workloads.js";
 import { DEFAULT_CONTAINER_PATH } from "../../src/names.js";
 
@@ -85,7 +86,10 @@ Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or Da
       const suffix = dry ? " (dry run)" : "";
       this.log(`${id} ${unchanged ? "already enabled" : "enabled"}${suffix}: cores go to ${where}`);
       if (dry) {
+        const current = templateOf(w).metadata?.annotations ?? {};
         for (const [key, value] of Object.entries(annotations)) {
+          if (value === null && current[key] === undefined) continue;
+          if (value !== null && current[key] === value) continue;
           this.log(`  ${value === null ? `- ${key}` : `+ ${key}: "${value}"`}`);
         }
       }

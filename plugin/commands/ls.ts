@@ -1,4 +1,6 @@
 import { Flags } from "@oclif/core";
+import type { CoreV1Event } from "@kubernetes/client-node";
+import { explainKubeError } from "../lib/errors.js";
 import { BaseCommand, namespaceFlags, outputFlag, selectorFlag } from "../lib/base.js";
 import { countCores, isOptedIn, lsColumns, podRow } from "../lib/listing.js";
 import { formatList, formatTable } from "../lib/output.js";
@@ -14,7 +16,7 @@ export default class Ls extends BaseCommand {
     "<%= config.bin %> ls -n shop -l app=api -o wide",
     "<%= config.bin %> ls -A -o json",
   ];
-  static override aliases = ["list"];
+  static override hiddenAliases = ["list"];
   static override flags = {
     ...namespaceFlags,
     selector: selectorFlag,
@@ -28,18 +30,22 @@ export default class Ls extends BaseCommand {
     const all = flags["all-namespaces"];
     const namespace = all ? undefined : await this.namespaceOf(flags);
     const fieldSelector = `reason=${EVENT_REASON_CAPTURED}`;
-    const [pods, events] = await Promise.all([
+    const [podsResult, eventsResult] = await Promise.allSettled([
       namespace
         ? cluster.core.listNamespacedPod({ namespace, labelSelector: flags.selector })
         : cluster.core.listPodForAllNamespaces({ labelSelector: flags.selector }),
-      (namespace
+      namespace
         ? cluster.core.listNamespacedEvent({ namespace, fieldSelector })
-        : cluster.core.listEventForAllNamespaces({ fieldSelector })
-      ).catch((err: unknown) => {
-        this.warn(`cannot read the watchers' Events, CORES is unknown: ${(err as Error).message}`);
-        return { items: [] };
-      }),
+        : cluster.core.listEventForAllNamespaces({ fieldSelector }),
     ]);
+    if (podsResult.status === "rejected") throw podsResult.reason;
+    const pods = podsResult.value;
+    let events: { items: CoreV1Event[] } = { items: [] };
+    if (eventsResult.status === "fulfilled") events = eventsResult.value;
+    else {
+      const why = explainKubeError(eventsResult.reason)?.message ?? String(eventsResult.reason);
+      this.logToStderr(`warning: cannot read the watchers' Events, CORES is unknown: ${why}`);
+    }
     const cores = countCores(events.items);
     const rows = pods.items
       .filter((p) => flags.all || isOptedIn(p))

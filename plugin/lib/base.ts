@@ -41,8 +41,25 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }) {
-    // oclif's own parse errors (unknown flag, missing argument) already read well.
-    if (err.oclif?.exit !== undefined && !(err instanceof UserError)) return super.catch(err);
+    // this.exit() and --help travel as errors too.
+    if (
+      (err as { code?: unknown }).code === "EEXIT" ||
+      /^Unexpected arguments?: (-h|--help|help)/.test(err.message)
+    ) {
+      return super.catch(err);
+    }
+    // oclif's own parse errors (unknown flag, missing argument, a value not among the options): one
+    // sentence, and where to read the usage, like kubectl.
+    if ("parse" in err || err.oclif?.exit === 2) {
+      this.logToStderr(`error: ${usageSentence(err.message)}`);
+      this.logToStderr(
+        `See '${this.config.bin} ${this.id?.split(":").join(" ") ?? ""} --help' for usage.`.replace(
+          "  ",
+          " ",
+        ),
+      );
+      this.exit(2);
+    }
     const explained = explainKubeError(err, this.server);
     if (!explained) {
       if (process.env.COREDOG_DEBUG) console.error(err);
@@ -53,6 +70,17 @@ export abstract class BaseCommand extends Command {
     if (explained.hint) this.logToStderr(`hint: ${explained.hint}`);
     this.exit(explained.exitCode);
   }
+}
+
+/** oclif's multi-line parse error as one line, without its "See more help" tail. */
+export function usageSentence(message: string): string {
+  return message
+    .split("\n")
+    .map((l) => l.replace(/^\s*(›\s*)?(Error:\s*)?/, "").trim())
+    .filter((l) => l && !/^See more help with --help$/.test(l))
+    .join(": ")
+    .replace(/\s+/g, " ")
+    .replace(/:\s*:/g, ":");
 }
 
 export const namespaceFlags = {

@@ -20,7 +20,11 @@ async function read<T>(fn: () => Promise<T>, missing?: T): Promise<Read<T>> {
   } catch (err) {
     if ((err as { code?: unknown }).code === 404 && missing !== undefined)
       return { ok: true, value: missing };
-    return { ok: false, reason: explainKubeError(err)?.message ?? (err as Error).message };
+    return {
+      ok: false,
+      reason: explainKubeError(err)?.message ?? (err as Error).message,
+      error: err,
+    };
   }
 }
 
@@ -64,6 +68,12 @@ export async function gatherCluster(
           ).items,
       ),
     ]);
+  const reads = [webhookConfig, webhookPods, tlsSecret, configMap, watcher, watcherPods];
+  // Nothing could be read (no cluster, no credentials, no permission at all): say so and fail.
+  const first = reads[0]!;
+  if (reads.every((r) => !r.ok) && !first.ok) {
+    throw explainKubeError(first.error, cluster.server) ?? new UserError(first.reason);
+  }
   return { webhookConfig, webhookPods, tlsSecret, configMap, watcher, watcherPods };
 }
 

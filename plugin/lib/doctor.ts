@@ -39,7 +39,7 @@ export interface Check {
 }
 
 /** Something that could not be read; `reason` says why (forbidden, not found, unreachable). */
-export type Read<T> = { ok: true; value: T } | { ok: false; reason: string };
+export type Read<T> = { ok: true; value: T } | { ok: false; reason: string; error?: unknown };
 
 export interface DoctorInput {
   now: Date;

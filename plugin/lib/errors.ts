@@ -62,6 +62,14 @@ export function explainKubeError(err: unknown, server?: string): UserError | und
       "check the certificate-authority data of this context in your kubeconfig",
     );
   }
+  // undici's "fetch failed" with a cause it has no code for (a refused port number, a bad URL).
+  if (err instanceof TypeError && err.message === "fetch failed") {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    return new UserError(
+      `cannot reach the Kubernetes API server${where}${cause ? ` (${cause})` : ""}`,
+      "check that the cluster is running and that --context / --kubeconfig point at it",
+    );
+  }
   const status = (err as { code?: unknown })?.code;
   if (typeof status === "number" && status >= 400) {
     const body = statusBody((err as { body?: unknown }).body);

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import type * as k8s from "@kubernetes/client-node";
+import type * as k8s from "./k8s-client.js";
 import { UserError } from "./errors.js";
 
 export type K8s = typeof k8s;
@@ -28,7 +28,7 @@ export interface Cluster {
 
 let loaded: Promise<K8s> | undefined;
 export function loadK8s(): Promise<K8s> {
-  loaded ??= import("@kubernetes/client-node");
+  loaded ??= import("./k8s-client.js");
   return loaded;
 }
 

@@ -251,12 +251,14 @@ export async function patchTemplateAnnotations(
   dryRun = false,
 ): Promise<void> {
   const info = kindInfo(w.kind);
+  const patch = annotationsPatch(w.kind, annotations) as { metadata?: object };
   await cluster.objects.patch(
     {
+      ...patch,
       apiVersion: info.apiVersion,
       kind: w.kind,
-      metadata: { name: w.name, namespace: w.namespace },
-      ...annotationsPatch(w.kind, annotations),
+      // A Pod keeps its annotations in its own metadata: merge, so the name stays.
+      metadata: { ...patch.metadata, name: w.name, namespace: w.namespace },
     },
     undefined,
     dryRun ? "All" : undefined,

@@ -38,7 +38,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 function isGone(err: unknown): boolean {
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
-  return e?.code === 410 || e?.statusCode === 410 || /\b410\b|too old/i.test(String(e?.message ?? ""));
+  return (
+    e?.code === 410 || e?.statusCode === 410 || /\b410\b|too old/i.test(String(e?.message ?? ""))
+  );
 }
 
 function describe(err: unknown): string {

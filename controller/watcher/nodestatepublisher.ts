@@ -1,0 +1,115 @@
+// Publishes the node's state (src/nodestate.ts) as JSON in the annotation coredog.io/node-state on the watcher's own
+// pod, throttled: at most every `minIntervalMs` on change, and every `heartbeatMs` regardless.
+import { readFile, writeFile, rename } from "node:fs/promises";
+import {
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from "@kubernetes/client-node";
+import { ANNOTATION_NODE_STATE, CORE_PATTERN_FILE } from "../../src/names.js";
+import type { NodeState } from "../../src/nodestate.js";
+import type { Logger } from "../log.js";
+
+export type StateParts = Omit<NodeState, "updatedAt" | "corePattern">;
+
+export interface PublisherOptions {
+  kc?: KubeConfig;
+  podName?: string;
+  podNamespace?: string;
+  log: Logger;
+  collect: () => StateParts;
+  /** Also written here (atomically), for a shell in the watcher and for tests. */
+  file?: string;
+  corePatternFile?: string;
+  minIntervalMs?: number;
+  heartbeatMs?: number;
+}
+
+export async function readCorePattern(file = CORE_PATTERN_FILE): Promise<string | null> {
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    return null;
+  }
+}
+
+export class NodeStatePublisher {
+  private lastJson = "";
+  private lastAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
+  private busy: Promise<void> = Promise.resolve();
+  private warned = false;
+  private readonly api: CoreV1Api | undefined;
+
+  constructor(private readonly o: PublisherOptions) {
+    this.api = o.kc && o.podName && o.podNamespace ? o.kc.makeApiClient(CoreV1Api) : undefined;
+    if (o.kc && !this.api) {
+      o.log.info("node state not published on a pod: POD_NAME/POD_NAMESPACE are not set");
+    }
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.poke(), this.o.minIntervalMs ?? 10_000);
+    this.timer.unref();
+    this.poke();
+  }
+
+  /** Something changed: publish soon (throttled). */
+  poke(): void {
+    if (this.soon) return;
+    const wait = Math.max(0, this.lastAt + (this.o.minIntervalMs ?? 10_000) / 5 - Date.now());
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.busy = this.busy.then(() => this.publish(false));
+    }, wait);
+    this.soon.unref();
+  }
+
+  async publish(force: boolean): Promise<void> {
+    const parts = this.o.collect();
+    const corePattern = await readCorePattern(this.o.corePatternFile);
+    const json = JSON.stringify({ ...parts, corePattern });
+    const heartbeat = Date.now() - this.lastAt >= (this.o.heartbeatMs ?? 60_000);
+    if (!force && json === this.lastJson && !heartbeat) return;
+    const state: NodeState = { ...parts, corePattern, updatedAt: new Date().toISOString() };
+    const text = JSON.stringify(state);
+    this.lastJson = json;
+    this.lastAt = Date.now();
+    if (this.o.file) {
+      const tmp = `${this.o.file}.tmp`;
+      await writeFile(tmp, text)
+        .then(() => rename(tmp, this.o.file!))
+        .catch(() => undefined);
+    }
+    if (!this.api) return;
+    try {
+      await this.api.patchNamespacedPod(
+        {
+          name: this.o.podName!,
+          namespace: this.o.podNamespace!,
+          body: { metadata: { annotations: { [ANNOTATION_NODE_STATE]: text } } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      this.warned = false;
+    } catch (err) {
+      if (!this.warned) {
+        this.warned = true;
+        this.o.log.warn(
+          `node state error: cannot annotate pod ${this.o.podNamespace}/${this.o.podName}: ${(err as Error).message}`,
+        );
+      }
+      this.lastJson = ""; // try again on the next tick
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+    this.soon = undefined;
+    await this.busy;
+    await this.publish(true).catch(() => undefined);
+  }
+}

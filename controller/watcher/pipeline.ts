@@ -1,0 +1,530 @@
+// One core's way through the watcher: checks, pod, ELF notes, store + verify (with retries), delete, report.
+// Every step that matters is written to the journal first, so a killed watcher resumes without losing a core
+// and without announcing a finished one twice.
+import type { Stats } from "node:fs";
+import { constants } from "node:fs";
+import { lstat, open, unlink } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import pLimit from "p-limit";
+import type { Logger } from "../log.js";
+import { parseCoreFileName, podFromDumpPath } from "../../src/corefile.js";
+import { parseElfCore, type CoreInfo } from "../../src/elfcore.js";
+import type { Settings } from "../../src/settings.js";
+import { matchContainer } from "./container.js";
+import { coreId, type Journal, type JournalEntry } from "./journal.js";
+import type { FailureStage, Metrics } from "./metrics.js";
+import { DEFAULT_BACKOFF, backoffDelay, sleep, type Backoff } from "./retry.js";
+import { Refusal, openCore, type OpenedCore } from "./safeopen.js";
+import { VerifyError, metadataValue, objectKey, type Store, type StoredObject } from "./store.js";
+import type { CoreReport, PodInfo, Reporter } from "./types.js";
+
+export interface PodLookup {
+  resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
+}
+
+export interface PipelineDeps {
+  dir: string;
+  /** realpath of dir: what /proc/self/fd/N must show for a core below it. */
+  realDir: string;
+  nodeName: string;
+  hostIP?: string;
+  journal: Journal;
+  log: Logger;
+  metrics: Metrics;
+  settings: () => Settings;
+  store: (s: Settings) => Store;
+  reporter: Reporter;
+  pods?: PodLookup;
+  backoff?: Backoff;
+  /** Called after a failed attempt count reaches this, once per core. */
+  reportFailureAfter?: number;
+  /** Asks the detector to look at a path again (the file changed under us). */
+  retrack?: (path: string) => void;
+  onChange?: () => void;
+}
+
+export interface Activity {
+  lastUpload?: { at: string; key: string; bytes: number };
+  lastError?: { at: string; message: string };
+}
+
+function reportToJson(r: CoreReport): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
+}
+
+function reportFromJson(j: Record<string, unknown>): CoreReport {
+  const r = j as unknown as CoreReport;
+  return {
+    ...r,
+    capturedAt: new Date(j.capturedAt as string),
+    ...(j.uploadedAt ? { uploadedAt: new Date(j.uploadedAt as string) } : {}),
+  };
+}
+
+export class Pipeline {
+  private readonly active = new Map<string, number>();
+  private readonly refusedSeen = new Set<string>();
+  private readonly limit;
+  /** Aborted when shutdown starts: retry waits end. */
+  private readonly stopWaits = new AbortController();
+  /** Aborted when the shutdown timeout passes: uploads in flight end. */
+  private readonly stopCtl = new AbortController();
+  private readonly inflight = new Set<Promise<void>>();
+  private stopping = false;
+  readonly activity: Activity = {};
+
+  constructor(private readonly d: PipelineDeps) {
+    this.limit = pLimit(Math.max(1, d.settings().watcher.maxParallelUploads));
+  }
+
+  setConcurrency(n: number): void {
+    this.limit.concurrency = Math.max(1, n);
+  }
+
+  get filesWaiting(): number {
+    return this.active.size;
+  }
+
+  get bytesWaiting(): number {
+    let n = 0;
+    for (const size of this.active.values()) n += size;
+    return n;
+  }
+
+  /** True when this exact file needs nothing more (finished, or refused before). */
+  isKnown(path: string, st: Stats): boolean {
+    if (this.active.has(path)) return true;
+    if (this.refusedSeen.has(`${path}\0${coreId(st)}`)) return true;
+    const e = this.d.journal.get(coreId(st));
+    if (e === undefined || e.path !== path) return false;
+    // Without storage configured a captured core stays where it is until the settings change.
+    return (
+      e.state === "reported" || (e.state === "captured" && !this.d.settings().storage.configured)
+    );
+  }
+
+  private refuse(path: string, st: Stats, reason: Refusal["reason"], why: string): void {
+    const memo = `${path}\0${coreId(st)}`;
+    if (this.refusedSeen.has(memo)) return;
+    this.refusedSeen.add(memo);
+    this.d.metrics.refused.inc({ reason });
+    this.d.log.warn(
+      { path, reason },
+      `refused ${path}: ${why}; left alone (error: not a core this watcher collects)`,
+    );
+  }
+
+  /** A stable file from the detector. */
+  handle(path: string, st: Stats, completedAt = Date.now()): void {
+    if (this.stopping || this.active.has(path)) return;
+    const rel = relative(this.d.dir, path);
+    const where = rel.split(sep).length === 3 ? podFromDumpPath(rel) : null;
+    if (!where) {
+      this.refuse(
+        path,
+        st,
+        "wrong-place",
+        `it is not <namespace>/<pod>/<file> below ${this.d.dir}`,
+      );
+      return;
+    }
+    if (this.isKnown(path, st)) return;
+    this.active.set(path, st.size);
+    this.d.metrics.queueDepth.set(this.active.size);
+    this.d.onChange?.();
+    const job = this.limit(() => this.process(path, rel, where, completedAt))
+      .catch((err: unknown) =>
+        this.noteError(`processing ${path}: ${(err as Error).message}`, "journal"),
+      )
+      .finally(() => {
+        this.active.delete(path);
+        this.d.metrics.queueDepth.set(this.active.size);
+        this.inflight.delete(job);
+        this.d.onChange?.();
+      });
+    this.inflight.add(job);
+  }
+
+  private noteError(message: string, stage: FailureStage): void {
+    this.d.metrics.failures.inc({ stage });
+    this.activity.lastError = { at: new Date().toISOString(), message };
+    this.d.log.error(`error: ${message}`);
+    this.d.onChange?.();
+  }
+
+  private async process(
+    path: string,
+    rel: string,
+    where: { namespace: string; pod: string; file: string },
+    completedAt: number,
+  ): Promise<void> {
+    if (this.stopping) return;
+    let opened: OpenedCore;
+    try {
+      opened = await openCore(path, join(this.d.realDir, rel));
+    } catch (err) {
+      const st = await lstat(path).catch(() => undefined);
+      if (err instanceof Refusal) {
+        if (st) this.refuse(path, st, err.reason, err.message);
+      } else if (st) {
+        this.noteError(`opening ${path}: ${(err as Error).message}`, "open");
+      }
+      return;
+    }
+    try {
+      await this.withCore(path, where, opened, completedAt);
+    } finally {
+      await opened.fh.close();
+    }
+  }
+
+  private async withCore(
+    path: string,
+    where: { namespace: string; pod: string; file: string },
+    opened: OpenedCore,
+    completedAt: number,
+  ): Promise<void> {
+    const { log, journal } = this.d;
+    const id = coreId(opened.stat);
+    let entry = journal.get(id);
+    if (entry && entry.state !== "captured") {
+      await this.finish(entry, opened);
+      return;
+    }
+    log.info(`capture a file:${path}`);
+    this.d.metrics.captured.inc();
+    log.info({ path }, "resolving pod info");
+    log.info(`resolved pod from webhook path: ${where.namespace}/${where.pod}`);
+    let podInfo: PodInfo | undefined;
+    try {
+      podInfo = await this.d.pods?.resolve(where.namespace, where.pod);
+    } catch (err) {
+      this.noteError(
+        `resolving pod ${where.namespace}/${where.pod}: ${(err as Error).message}`,
+        "resolve",
+      );
+    }
+    let core: CoreInfo;
+    try {
+      core = await parseElfCore(opened.read);
+    } catch (err) {
+      this.d.metrics.failures.inc({ stage: "parse" });
+      log.warn(
+        { path },
+        `could not read the core's ELF notes (error: ${(err as Error).message}); uploading it anyway`,
+      );
+      core = { threads: 0 };
+    }
+    const fromName = parseCoreFileName(where.file);
+    const executable = core.executable ?? fromName.executable;
+    const container = podInfo ? matchContainer(podInfo, executable) : undefined;
+    const capturedAt = entry ? new Date(entry.capturedAt) : new Date(completedAt);
+    const report: CoreReport = {
+      path,
+      filename: where.file,
+      node: this.d.nodeName,
+      namespace: where.namespace,
+      pod: where.pod,
+      size: opened.stat.size,
+      core,
+      capturedAt,
+      ...(this.d.hostIP ? { hostIP: this.d.hostIP } : {}),
+      ...(podInfo ? { podInfo } : {}),
+      ...(container ? { container } : {}),
+      ...(container && podInfo?.images[container] ? { image: podInfo.images[container] } : {}),
+    };
+    entry ??= {
+      id,
+      path,
+      namespace: where.namespace,
+      pod: where.pod,
+      file: where.file,
+      size: opened.stat.size,
+      mtimeMs: opened.stat.mtimeMs,
+      state: "captured",
+      capturedAt: capturedAt.toISOString(),
+      attempts: 0,
+      updatedAt: "",
+    };
+    entry.report = reportToJson(report);
+    const announce = !entry.announcedCaptured;
+    entry.announcedCaptured = true;
+    await journal.put(entry);
+    if (announce) this.d.reporter.captured(report);
+
+    if (!this.d.settings().storage.configured) {
+      log.warn(
+        { path },
+        `upload skipped: storage is not configured (StorageConfig); ${path} stays on the node`,
+      );
+      return;
+    }
+    const stored = await this.storeWithRetries(entry, report, opened, completedAt);
+    if (!stored) return;
+    await this.finish(entry, opened);
+  }
+
+  private async storeWithRetries(
+    entry: JournalEntry,
+    report: CoreReport,
+    opened: OpenedCore,
+    completedAt: number,
+  ): Promise<StoredObject | undefined> {
+    const { log } = this.d;
+    const backoff = this.d.backoff ?? DEFAULT_BACKOFF;
+    const failAfter = this.d.reportFailureAfter ?? 3;
+    let failedReported = false;
+    for (;;) {
+      if (this.stopping && entry.attempts > 0) return undefined;
+      const settings = this.d.settings();
+      const st = await opened.fh.stat();
+      if (st.size !== opened.stat.size || st.mtimeMs !== opened.stat.mtimeMs || st.nlink !== 1) {
+        log.warn(
+          { path: entry.path },
+          `the core changed after it looked complete; it will be looked at again`,
+        );
+        this.d.retrack?.(entry.path);
+        return undefined;
+      }
+      const key = objectKey(
+        settings.storage.storeDir,
+        { namespace: entry.namespace, pod: entry.pod },
+        entry.file,
+        new Date(entry.capturedAt),
+        settings.storage.compression,
+      );
+      const started = Date.now();
+      log.info(
+        { path: entry.path, key, bytes: entry.size },
+        `upload started: ${entry.path} -> ${key}`,
+      );
+      try {
+        const store = this.d.store(settings);
+        const obj = await store.put({
+          fh: opened.fh,
+          size: entry.size,
+          key,
+          metadata: this.metadata(report, settings),
+          signal: this.stopCtl.signal,
+        });
+        const seconds = (Date.now() - started) / 1000;
+        this.d.metrics.uploaded.inc();
+        this.d.metrics.uploadedBytes.inc(obj.storedBytes);
+        this.d.metrics.latency.observe((Date.now() - completedAt) / 1000);
+        log.info(
+          {
+            key: obj.key,
+            bytes: obj.size,
+            storedBytes: obj.storedBytes,
+            duration: seconds,
+            sha256: obj.sha256,
+          },
+          `upload done: ${entry.path} -> ${obj.location} (${obj.size} bytes, ${obj.storedBytes} stored, ${seconds.toFixed(3)}s, verified)`,
+        );
+        entry.state = "uploaded";
+        entry.bucket = obj.bucket;
+        entry.key = obj.key;
+        entry.url = obj.url;
+        entry.sha256 = obj.sha256;
+        entry.md5 = obj.md5;
+        entry.storedBytes = obj.storedBytes;
+        entry.lastError = undefined;
+        Object.assign(report, {
+          key: obj.key,
+          sha256: obj.sha256,
+          md5: obj.md5,
+          uploadedAt: new Date(),
+          ...(obj.bucket ? { bucket: obj.bucket } : {}),
+          ...(obj.url ? { url: obj.url } : {}),
+        });
+        entry.report = reportToJson(report);
+        await this.d.journal.put(entry);
+        this.activity.lastUpload = {
+          at: new Date().toISOString(),
+          key: obj.key,
+          bytes: obj.storedBytes,
+        };
+        this.d.onChange?.();
+        return obj;
+      } catch (err) {
+        if (this.stopping) {
+          log.warn(
+            { path: entry.path },
+            `upload of ${entry.path} stopped by shutdown; it resumes at the next start`,
+          );
+          return undefined;
+        }
+        entry.attempts++;
+        const e = err as Error;
+        entry.lastError = e.message;
+        const stage = err instanceof VerifyError ? "verify" : "upload";
+        const delay = backoffDelay(entry.attempts, backoff);
+        this.noteError(
+          `upload of ${entry.path} failed (attempt ${entry.attempts}, ${stage}): ${e.message}; retrying in ${(delay / 1000).toFixed(1)}s`,
+          stage,
+        );
+        await this.d.journal.put(entry).catch(() => undefined);
+        if (!failedReported && entry.attempts >= failAfter) {
+          failedReported = true;
+          this.d.reporter.failed({ ...report, error: e.message }, e);
+        }
+        try {
+          await sleep(delay, this.stopWaits.signal);
+        } catch {
+          return undefined;
+        }
+      }
+    }
+  }
+
+  private metadata(r: CoreReport, s: Settings): Record<string, string> {
+    const m: Record<string, string | undefined> = {
+      namespace: r.namespace,
+      pod: r.pod,
+      uid: r.podInfo?.uid,
+      node: r.node,
+      container: r.container,
+      image: r.image,
+      signal: r.core.signal !== undefined ? String(r.core.signal) : undefined,
+      "signal-name": r.core.signalName,
+      executable: r.core.executable,
+      filename: r.filename,
+      compression: s.storage.compression === "none" ? undefined : s.storage.compression,
+    };
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m))
+      if (v !== undefined && v !== "") out[k] = metadataValue(v);
+    return out;
+  }
+
+  /** After a verified upload: delete (or truncate) the local file as configured, then report. */
+  private async finish(entry: JournalEntry, opened?: OpenedCore): Promise<void> {
+    const settings = this.d.settings();
+    if (entry.state === "uploaded") {
+      if (settings.deleteLocalCorefile) {
+        try {
+          const gone = await this.removeLocal(entry, settings.gcType, opened);
+          if (gone) {
+            entry.state = "deleted";
+            await this.d.journal.put(entry);
+          }
+        } catch (err) {
+          this.noteError(`deleting ${entry.path}: ${(err as Error).message}`, "delete");
+        }
+      }
+    }
+    if (entry.state === "uploaded" || entry.state === "deleted") {
+      const report = reportFromJson(entry.report ?? {});
+      entry.state = "reported";
+      await this.d.journal.put(entry);
+      this.d.reporter.uploaded(report);
+    }
+  }
+
+  /** Removes the file only if the path still names the very file that was uploaded. */
+  private async removeLocal(
+    entry: JournalEntry,
+    gcType: Settings["gcType"],
+    opened?: OpenedCore,
+  ): Promise<boolean> {
+    const st = await lstat(entry.path).catch(() => undefined);
+    if (!st || coreId(st) !== entry.id) {
+      this.d.log.info({ path: entry.path }, `local corefile already gone: ${entry.path}`);
+      return true;
+    }
+    if (opened && (st.dev !== opened.stat.dev || st.ino !== opened.stat.ino)) return false;
+    if (gcType === "truncate") {
+      const fh = await open(
+        entry.path,
+        constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      );
+      try {
+        const fst = await fh.stat();
+        if (fst.dev !== st.dev || fst.ino !== st.ino || !fst.isFile()) return false;
+        await fh.truncate(0);
+      } finally {
+        await fh.close();
+      }
+      this.d.log.info(
+        { path: entry.path, gcType },
+        `deleted local corefile: ${entry.path} (truncated)`,
+      );
+    } else {
+      await unlink(entry.path);
+      this.d.log.info({ path: entry.path, gcType }, `deleted local corefile: ${entry.path}`);
+    }
+    return true;
+  }
+
+  /** Completes what a previous run left between "uploaded" and "reported"; drops journal entries of vanished files. */
+  async resume(): Promise<void> {
+    for (const entry of this.d.journal.all()) {
+      if (entry.state === "uploaded" || entry.state === "deleted") {
+        this.d.log.info(
+          { path: entry.path, key: entry.key },
+          `resuming ${entry.path}: already uploaded as ${entry.key}`,
+        );
+        await this.finish(entry);
+      }
+    }
+    await this.prune();
+  }
+
+  /** Journal entries whose file is gone (or is another file now) and that need nothing more. */
+  async prune(): Promise<void> {
+    for (const entry of this.d.journal.all()) {
+      if (this.active.has(entry.path)) continue;
+      const st = await lstat(entry.path).catch(() => undefined);
+      const same = st !== undefined && coreId(st) === entry.id;
+      if (same) continue;
+      if (entry.state === "reported") await this.d.journal.remove(entry.id);
+      else if (entry.state === "captured") {
+        this.d.log.warn(
+          { path: entry.path },
+          `a core vanished before it was uploaded (error: removed by someone else): ${entry.path}`,
+        );
+        await this.d.journal.remove(entry.id);
+      }
+    }
+  }
+
+  /** Local files that are safely stored (the disk guard may delete them), oldest first. */
+  async uploadedFiles(): Promise<{ entry: JournalEntry; mtimeMs: number; size: number }[]> {
+    const out: { entry: JournalEntry; mtimeMs: number; size: number }[] = [];
+    for (const entry of this.d.journal.all()) {
+      if (entry.state !== "uploaded" && entry.state !== "reported") continue;
+      const st = await lstat(entry.path).catch(() => undefined);
+      if (st && coreId(st) === entry.id) out.push({ entry, mtimeMs: st.mtimeMs, size: st.size });
+    }
+    return out.sort((a, b) => a.mtimeMs - b.mtimeMs);
+  }
+
+  async deleteStored(entry: JournalEntry, why: string): Promise<boolean> {
+    const st = await lstat(entry.path).catch(() => undefined);
+    if (!st || coreId(st) !== entry.id) return false;
+    await unlink(entry.path);
+    this.d.log.info(
+      { path: entry.path, key: entry.key },
+      `deleted local corefile: ${entry.path} (${why})`,
+    );
+    return true;
+  }
+
+  /** Stops taking new files; lets uploads in flight finish for up to timeoutMs, then aborts them. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    this.stopWaits.abort(new Error("shutting down"));
+    const all = Promise.allSettled([...this.inflight]);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      all.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      this.stopCtl.abort(new Error("shutting down"));
+      await all;
+    }
+    return finished;
+  }
+}

@@ -1,0 +1,29 @@
+// The emergency menu's entries: the same actions as `kubectl coredog emergency`, with their undo.
+import type { EmergencyAction } from "./types.js";
+
+export const EMERGENCY_ACTIONS: { action: EmergencyAction; label: string; undo?: string }[] = [
+  {
+    action: "webhook-ignore",
+    label: "webhook ignore: failurePolicy Ignore (pods are admitted while the webhook is down)",
+    undo: "webhook restore",
+  },
+  {
+    action: "webhook-fail",
+    label: "webhook fail: failurePolicy Fail again",
+    undo: "webhook ignore",
+  },
+  {
+    action: "webhook-remove",
+    label: "webhook remove: delete the configuration (a copy is kept in the cluster)",
+    undo: "webhook restore",
+  },
+  { action: "webhook-restore", label: "webhook restore: bring back the saved configuration" },
+  {
+    action: "watcher-pause",
+    label: "watcher pause: stop every watcher pod (cores wait on the nodes)",
+    undo: "watcher resume",
+  },
+  { action: "watcher-resume", label: "watcher resume: start the watchers again" },
+  { action: "restart-watcher", label: "restart watcher: rolling restart of the DaemonSet" },
+  { action: "restart-webhook", label: "restart webhook: rolling restart of the Deployment" },
+];

@@ -1,0 +1,65 @@
+// Bundles the kubectl-coredog CLI into dist/cli/ with esbuild, for start-up time: one module for the
+// commands (oclif's explicit discovery reads its COMMANDS export), heavy libraries (client-node, ink)
+// in chunks that load only when a command imports them. @oclif/core stays in node_modules: it is the
+// one copy that bin/kubectl-coredog and @oclif/plugin-help share.
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const commandsDir = path.join(root, "plugin", "commands");
+
+function commandFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) return commandFiles(full);
+      return /\.tsx?$/.test(e.name) && !/\.d\.ts$/.test(e.name) ? [full] : [];
+    })
+    .sort();
+}
+
+/** `plugin/commands/emergency/webhook/ignore.ts` -> `emergency:webhook:ignore`. */
+function commandId(file) {
+  return path
+    .relative(commandsDir, file)
+    .replace(/\.tsx?$/, "")
+    .split(path.sep)
+    .join(":");
+}
+
+const files = commandFiles(commandsDir);
+const entry = [
+  ...files.map((f, i) => `import C${i} from ${JSON.stringify(f)};`),
+  "export const COMMANDS = {",
+  ...files.map((f, i) => `  ${JSON.stringify(commandId(f))}: C${i},`),
+  "};",
+].join("\n");
+
+const result = await build({
+  stdin: { contents: entry, resolveDir: root, sourcefile: "commands.ts", loader: "ts" },
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node24",
+  outdir: path.join(root, "dist", "cli"),
+  entryNames: "index",
+  chunkNames: "chunks/[name]-[hash]",
+  external: ["@oclif/core", "@oclif/plugin-help", "bufferutil", "utf-8-validate"],
+  define: { "process.env.NODE_ENV": '"production"', "process.env.DEV": "false" },
+  alias: { "react-devtools-core": path.join(root, "scripts", "build-cli-stub.mjs") },
+  banner: {
+    js: 'import { createRequire as __coredogCreateRequire } from "node:module"; const require = __coredogCreateRequire(import.meta.url);',
+  },
+  logLevel: "warning",
+  legalComments: "none",
+  metafile: true,
+});
+const out = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".js"));
+const kb = (n) => `${Math.round(n / 1024)} KiB`;
+const main = out.find(([f]) => f.endsWith("cli/index.js"));
+process.stdout.write(
+  `bundled ${files.length} commands into dist/cli/index.js (${kb(main?.[1].bytes ?? 0)}) and ${out.length - 1} lazy chunk(s) (${kb(out.reduce((s, [, o]) => s + o.bytes, 0) - (main?.[1].bytes ?? 0))})\n`,
+);

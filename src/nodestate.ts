@@ -1,0 +1,57 @@
+// The node's state as each watcher publishes it (JSON in the annotation coredog.io/node-state on its own pod),
+// read back by `kubectl coredog status/doctor`.
+import { z } from "zod";
+
+export interface NodeState {
+  node: string;
+  /** The node's kernel.core_pattern, null when it could not be read. */
+  corePattern: string | null;
+  filesWaiting: number;
+  bytesWaiting: number;
+  lastUpload?: { at: string; key: string; bytes: number };
+  lastError?: { at: string; message: string };
+  /** Set while the settings file is bad (the watcher runs with its last good settings). */
+  settingsError?: string;
+  updatedAt: string;
+  /** The node directory the watcher watches, as it sees it. */
+  configuredPath: string;
+}
+
+const count = z.number().int().nonnegative();
+
+const nodeStateSchema = z.object({
+  node: z.string(),
+  corePattern: z.string().nullable(),
+  filesWaiting: count,
+  bytesWaiting: count,
+  lastUpload: z.object({ at: z.string(), key: z.string(), bytes: count }).optional(),
+  lastError: z.object({ at: z.string(), message: z.string() }).optional(),
+  settingsError: z.string().optional(),
+  updatedAt: z.string(),
+  configuredPath: z.string(),
+});
+
+/** The state from the annotation's text; null when it is not valid JSON or not a NodeState. Unknown keys are dropped. */
+export function parseNodeState(json: string): NodeState | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const parsed = nodeStateSchema.safeParse(value);
+  if (!parsed.success) return null;
+  const s = parsed.data;
+  const state: NodeState = {
+    node: s.node,
+    corePattern: s.corePattern,
+    filesWaiting: s.filesWaiting,
+    bytesWaiting: s.bytesWaiting,
+    updatedAt: s.updatedAt,
+    configuredPath: s.configuredPath,
+  };
+  if (s.lastUpload) state.lastUpload = s.lastUpload;
+  if (s.lastError) state.lastError = s.lastError;
+  if (s.settingsError !== undefined) state.settingsError = s.settingsError;
+  return state;
+}

@@ -1,0 +1,247 @@
+// `npm run bench:webhook`: our /mutate against a bare node:https server answering the same bytes.
+// Both run as their own processes on loopback with the same certificate, TLS 1.3 and keep-alive;
+// one autocannon (in this process) drives both, alternating, 32 connections, a few seconds each.
+// Last line: `webhook/bare throughput ratio: <median of the rounds' ratios>`.
+import { spawn, type ChildProcess } from "node:child_process";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:https";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import {
+  admissionReview,
+  deploymentPod,
+  makeCA,
+  makeCert,
+  send,
+  tempDir,
+} from "../unit/webhook/helpers.js";
+
+// autocannon ships no types; the part used here.
+interface CannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+const autocannon = createRequire(import.meta.url)("autocannon") as (
+  opts: Record<string, unknown>,
+) => Promise<CannonResult>;
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = 32;
+const ROOT = join(import.meta.dirname, "../..");
+
+const dir = tempDir("coredog-bench-");
+const ca = makeCA(dir);
+const cert = makeCert(ca, "serving");
+const children: ChildProcess[] = [];
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+};
+process.on("exit", cleanup);
+
+// The namespace source for the webhook's Pod Security cache: one namespace, an idle watch.
+// (The rig's API server would do too; this keeps the benchmark self-contained and quiet.)
+const api = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+  res.setHeader("content-type", "application/json");
+  const url = new URL(req.url ?? "/", "https://x");
+  if (url.pathname === "/api/v1/namespaces" && url.searchParams.get("watch") === "true") {
+    res.writeHead(200);
+    res.flushHeaders(); // an open, idle watch
+    return;
+  }
+  if (url.pathname === "/api/v1/namespaces") {
+    res.end(
+      JSON.stringify({
+        kind: "NamespaceList",
+        apiVersion: "v1",
+        metadata: { resourceVersion: "1" },
+        items: [{ metadata: { name: "shop", resourceVersion: "1" } }],
+      }),
+    );
+    return;
+  }
+  res.writeHead(404).end(JSON.stringify({ kind: "Status", code: 404 }));
+});
+await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
+const kubeconfig = join(dir, "kubeconfig");
+writeFileSync(
+  kubeconfig,
+  `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:${(api.address() as { port: number }).port}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+);
+const config = join(dir, "config.yaml");
+writeFileSync(config, "NoticeChannel: []\n");
+
+async function waitForLine(
+  file: string,
+  re: RegExp,
+  child: ChildProcess,
+): Promise<RegExpExecArray> {
+  for (let i = 0; i < 600; i++) {
+    const m = re.exec(readFileSync(file, "utf8"));
+    if (m) return m;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${re} not seen in ${file}:\n${readFileSync(file, "utf8")}`);
+}
+
+function spawnLogged(name: string, args: string[]): { child: ChildProcess; log: string } {
+  const log = join(dir, `${name}.log`);
+  const fd = openSync(log, "w");
+  const child = spawn(process.execPath, args, { stdio: ["ignore", fd, fd], cwd: ROOT });
+  children.push(child);
+  return { child, log };
+}
+
+// The webhook, as the real program.
+const hook = spawnLogged("webhook", [
+  "--import",
+  "tsx",
+  join(ROOT, "controller/webhook/cli.ts"),
+  "--listen",
+  "127.0.0.1:0",
+  "--tls-cert",
+  cert.certFile,
+  "--tls-key",
+  cert.keyFile,
+  "--config",
+  config,
+  "--kubeconfig",
+  kubeconfig,
+]);
+const hookPort = Number(
+  (
+    await waitForLine(hook.log, /msg="webhook listening" address=127\.0\.0\.1:(\d+)/, hook.child)
+  )[1],
+);
+await waitForLine(hook.log, /namespace cache synced/, hook.child);
+
+const body = admissionReview(deploymentPod(), { uid: "2f0b4c1e-8d57-4d43-a5f4-1b1b7f3c9e10" });
+const answer = await send(hookPort, { ca: ca.pem, body });
+if (!answer.body.includes('"patchType":"JSONPatch"'))
+  throw new Error(`the webhook did not inject: ${answer.body}`);
+
+// The bare server: same TLS settings and keep-alive, reads the body, answers the same bytes.
+const canned = join(dir, "canned.json");
+writeFileSync(canned, answer.body);
+const bareScript = join(dir, "bare.mjs");
+writeFileSync(
+  bareScript,
+  `import { createServer } from "node:https";
+import { readFileSync } from "node:fs";
+const [cert, key, canned] = process.argv.slice(2).map((f) => readFileSync(f));
+const server = createServer({ cert, key, minVersion: "TLSv1.2", keepAliveTimeout: 120000 }, (req, res) => {
+  req.on("data", () => {});
+  req.on("end", () => { res.writeHead(200, { "content-type": "application/json" }); res.end(canned); });
+});
+server.listen(0, "127.0.0.1", () => console.log("bare listening " + server.address().port));
+process.on("SIGTERM", () => server.close(() => process.exit(0)));
+`,
+);
+const bare = spawnLogged("bare", [bareScript, cert.certFile, cert.keyFile, canned]);
+const barePort = Number((await waitForLine(bare.log, /bare listening (\d+)/, bare.child))[1]);
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** CPU time of the server's main thread per request, µs (less sensitive to a busy machine). */
+  cpuUs: number;
+  /** The same for the whole process (all threads: log writer, GC, ...). */
+  procCpuUs: number;
+}
+
+/** utime+stime of a process's main thread (or all threads), in ms (Linux /proc; ticks of 10 ms). */
+function mainThreadCpuMs(pid: number, wholeProcess = false): number {
+  try {
+    const stat = readFileSync(
+      wholeProcess ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`,
+      "utf8",
+    );
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+async function load(port: number, seconds: number, pid: number): Promise<Figures> {
+  const cpu0 = mainThreadCpuMs(pid);
+  const proc0 = mainThreadCpuMs(pid, true);
+  const r = await autocannon({
+    url: `https://127.0.0.1:${port}/mutate`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    connections: CONNECTIONS,
+    duration: seconds,
+    tlsOptions: { minVersion: "TLSv1.3", ca: ca.pem },
+  });
+  const total = r.requests.average * seconds;
+  return {
+    cpuUs: ((mainThreadCpuMs(pid) - cpu0) * 1000) / total,
+    procCpuUs: ((mainThreadCpuMs(pid, true) - proc0) * 1000) / total,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (f: Figures) =>
+  `${f.rps.toFixed(0).padStart(7)} req/s  p50 ${f.p50.toFixed(2).padStart(5)} ms  p99 ${f.p99.toFixed(2).padStart(5)} ms  CPU/req ${f.cpuUs.toFixed(0).padStart(3)} µs main thread, ${f.procCpuUs.toFixed(0).padStart(3)} µs process${f.errors + f.non2xx > 0 ? `  errors ${f.errors} non-2xx ${f.non2xx}` : ""}`;
+
+console.log(
+  `webhook /mutate vs bare node:https, loopback, TLS 1.3, keep-alive, ${CONNECTIONS} connections, ${SECONDS} s x ${ROUNDS} rounds`,
+);
+console.log(
+  `request ${Buffer.byteLength(body)} bytes, answer ${Buffer.byteLength(answer.body)} bytes (inject patch)`,
+);
+await load(hookPort, 1, hook.child.pid!); // warm-up (JIT, TLS session setup)
+await load(barePort, 1, bare.child.pid!);
+const ours: Figures[] = [];
+const base: Figures[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  // Alternate which goes first so drift on a shared machine hits both alike.
+  const order = i % 2 === 0 ? (["webhook", "bare"] as const) : (["bare", "webhook"] as const);
+  for (const which of order) {
+    const f =
+      which === "webhook"
+        ? await load(hookPort, SECONDS, hook.child.pid!)
+        : await load(barePort, SECONDS, bare.child.pid!);
+    (which === "webhook" ? ours : base).push(f);
+    console.log(`round ${i + 1} ${which.padEnd(7)} ${fmt(f)}`);
+  }
+}
+const ratios = ours.map((o, i) => o.rps / base[i]!.rps);
+const med = (xs: Figures[]): Figures => ({
+  rps: median(xs.map((x) => x.rps)),
+  p50: median(xs.map((x) => x.p50)),
+  p99: median(xs.map((x) => x.p99)),
+  errors: xs.reduce((a, x) => a + x.errors, 0),
+  non2xx: xs.reduce((a, x) => a + x.non2xx, 0),
+  cpuUs: median(xs.map((x) => x.cpuUs)),
+  procCpuUs: median(xs.map((x) => x.procCpuUs)),
+});
+console.log(`median  webhook ${fmt(med(ours))}`);
+console.log(`median  bare    ${fmt(med(base))}`);
+const hookLog = readFileSync(hook.log, "utf8");
+console.log(
+  `webhook logged ${(hookLog.match(/msg="inject core dump directory/g) ?? []).length} injections`,
+);
+hook.child.kill("SIGTERM");
+bare.child.kill("SIGTERM");
+api.closeAllConnections();
+api.close();
+console.log(`webhook/bare throughput ratio: ${median(ratios).toFixed(3)}`);

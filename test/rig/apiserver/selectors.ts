@@ -1,0 +1,212 @@
+// Label and field selectors with Kubernetes' syntax and errors.
+import { badRequest } from "./status.js";
+import type { KubeObject } from "./store.js";
+import type { ResourceInfo } from "./resources.js";
+
+type LabelReq =
+  | { key: string; op: "=" | "!="; values: [string] }
+  | { key: string; op: "in" | "notin"; values: string[] }
+  | { key: string; op: "exists" | "!" };
+
+export type LabelSelector = LabelReq[];
+
+/** Splits on commas that are not inside parentheses. */
+function splitTop(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of s) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((x) => x.trim()).filter((x) => x !== "");
+}
+
+export function parseLabelSelector(s: string | null | undefined): LabelSelector {
+  if (!s) return [];
+  const reqs: LabelReq[] = [];
+  for (const part of splitTop(s)) {
+    let m: RegExpMatchArray | null;
+    if ((m = part.match(/^([^\s!=()]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
+      reqs.push({
+        key: m[1]!,
+        op: m[2] as "in" | "notin",
+        values: m[3]!.split(",").map((v) => v.trim()),
+      });
+    } else if ((m = part.match(/^([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)$/))) {
+      reqs.push({ key: m[1]!, op: m[2] === "!=" ? "!=" : "=", values: [m[3]!] });
+    } else if ((m = part.match(/^!\s*([^\s!=()]+)$/))) {
+      reqs.push({ key: m[1]!, op: "!" });
+    } else if ((m = part.match(/^([^\s!=()]+)$/))) {
+      reqs.push({ key: m[1]!, op: "exists" });
+    } else {
+      throw badRequest(`unable to parse requirement: found '${part}', expected: identifier`);
+    }
+  }
+  return reqs;
+}
+
+export function matchLabels(
+  sel: LabelSelector,
+  labels: Record<string, string> | undefined,
+): boolean {
+  const l = labels ?? {};
+  return sel.every((r) => {
+    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const v = l[r.key];
+    switch (r.op) {
+      case "=":
+        return has && v === r.values[0];
+      case "!=":
+        return !has || v !== r.values[0];
+      case "in":
+        return has && r.values.includes(v!);
+      case "notin":
+        return !has || !r.values.includes(v!);
+      case "exists":
+        return has;
+      case "!":
+        return !has;
+    }
+    return false;
+  });
+}
+
+/** metav1.LabelSelector (matchLabels + matchExpressions) as used in specs and webhook selectors. */
+export interface MetaLabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+export function matchMetaSelector(
+  sel: MetaLabelSelector | undefined | null,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (!sel) return true;
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const has = Object.prototype.hasOwnProperty.call(l, e.key);
+    const vals = e.values ?? [];
+    switch (e.operator) {
+      case "In":
+        if (!has || !vals.includes(l[e.key]!)) return false;
+        break;
+      case "NotIn":
+        if (has && vals.includes(l[e.key]!)) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+type FieldReq = { field: string; op: "=" | "!="; value: string };
+export type FieldSelector = FieldReq[];
+
+const COMMON_FIELDS = ["metadata.name", "metadata.namespace"];
+const EVENT_FIELDS = [
+  "involvedObject.kind",
+  "involvedObject.namespace",
+  "involvedObject.name",
+  "involvedObject.uid",
+  "involvedObject.apiVersion",
+  "involvedObject.resourceVersion",
+  "involvedObject.fieldPath",
+  "reason",
+  "reportingComponent",
+  "source",
+  "type",
+];
+const EVENTS_V1_FIELDS: Record<string, string> = {
+  "regarding.kind": "involvedObject.kind",
+  "regarding.namespace": "involvedObject.namespace",
+  "regarding.name": "involvedObject.name",
+  "regarding.uid": "involvedObject.uid",
+  "regarding.apiVersion": "involvedObject.apiVersion",
+  "regarding.resourceVersion": "involvedObject.resourceVersion",
+  "regarding.fieldPath": "involvedObject.fieldPath",
+  reportingController: "reportingComponent",
+  "deprecatedSource.component": "source",
+};
+
+const FIELDS: Record<string, string[]> = {
+  pods: [
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+  ],
+  events: EVENT_FIELDS,
+  secrets: ["type"],
+  namespaces: ["status.phase"],
+  nodes: ["spec.unschedulable"],
+  replicasets: ["status.replicas"],
+  jobs: ["status.successful"],
+  replicationcontrollers: ["status.replicas"],
+};
+
+/** Parses a field selector, refusing fields the resource does not support (400 like Kubernetes). */
+export function parseFieldSelector(
+  s: string | null | undefined,
+  info: ResourceInfo,
+): FieldSelector {
+  if (!s) return [];
+  const out: FieldReq[] = [];
+  for (const part of s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const m = part.match(/^([^=!]+?)\s*(==|=|!=)\s*(.*)$/);
+    if (!m) throw badRequest(`invalid selector: '${s}'; can't understand '${part}'`);
+    let field = m[1]!.trim();
+    if (info.group === "events.k8s.io" && EVENTS_V1_FIELDS[field]) field = EVENTS_V1_FIELDS[field]!;
+    const allowed = [...COMMON_FIELDS, ...(FIELDS[info.resource] ?? [])];
+    if (!allowed.includes(field)) {
+      throw badRequest(`field label not supported: ${m[1]!.trim()}`);
+    }
+    out.push({ field, op: m[2] === "!=" ? "!=" : "=", value: m[3]!.trim() });
+  }
+  return out;
+}
+
+function fieldValue(o: KubeObject, field: string): string {
+  if (field === "source") {
+    const src = (o as { source?: { component?: string } }).source;
+    return src?.component ?? "";
+  }
+  if (field === "reportingComponent") {
+    const x = o as { reportingComponent?: string; source?: { component?: string } };
+    return x.reportingComponent ?? "";
+  }
+  let cur: unknown = o;
+  for (const p of field.split(".")) {
+    if (cur === null || typeof cur !== "object") return "";
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  if (cur === undefined || cur === null) {
+    if (field === "spec.hostNetwork" || field === "spec.unschedulable") return "false";
+    return "";
+  }
+  return String(cur);
+}
+
+export function matchFields(sel: FieldSelector, o: KubeObject): boolean {
+  return sel.every((r) => (fieldValue(o, r.field) === r.value) === (r.op === "="));
+}

@@ -1,0 +1,74 @@
+// Synthetic ELF64 core files for the watcher's tests: a real ET_CORE header, one PT_NOTE segment with
+// NT_PRPSINFO (comm, command line, uid, pid) and NT_SIGINFO (the signal), then a body of the requested size.
+import { randomBytes } from "node:crypto";
+import { openSync, writeSync, closeSync } from "node:fs";
+
+function note(type: number, desc: Buffer): Buffer {
+  const name = Buffer.from("CORE\0\0\0\0"); // "CORE\0" padded to 4
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(5, 0);
+  head.writeUInt32LE(desc.length, 4);
+  head.writeUInt32LE(type, 8);
+  const pad = Buffer.alloc((4 - (desc.length % 4)) % 4);
+  return Buffer.concat([head, name, desc, pad]);
+}
+
+export interface FakeCore {
+  comm?: string;
+  args?: string;
+  signal?: number;
+  uid?: number;
+  pid?: number;
+}
+
+/** The first bytes of a core: ELF header, program header, notes. */
+export function coreHead(c: FakeCore = {}): Buffer {
+  const prpsinfo = Buffer.alloc(136);
+  prpsinfo.writeUInt32LE(c.uid ?? 1000, 16);
+  prpsinfo.writeInt32LE(c.pid ?? 42, 24);
+  prpsinfo.write((c.comm ?? "crasher").slice(0, 15), 40, "latin1");
+  prpsinfo.write((c.args ?? "crasher --boom").slice(0, 79), 56, "latin1");
+  const siginfo = Buffer.alloc(128);
+  siginfo.writeInt32LE(c.signal ?? 11, 0);
+  const notes = Buffer.concat([note(3, prpsinfo), note(0x53494749, siginfo)]);
+  const eh = Buffer.alloc(64);
+  eh.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0); // ELF64, little endian, version 1
+  eh.writeUInt16LE(4, 16); // ET_CORE
+  eh.writeUInt16LE(62, 18); // x86_64
+  eh.writeUInt32LE(1, 20);
+  eh.writeBigUInt64LE(64n, 32); // e_phoff
+  eh.writeUInt16LE(64, 52); // e_ehsize
+  eh.writeUInt16LE(56, 54); // e_phentsize
+  eh.writeUInt16LE(1, 56); // e_phnum
+  const ph = Buffer.alloc(56);
+  ph.writeUInt32LE(4, 0); // PT_NOTE
+  ph.writeBigUInt64LE(120n, 8); // p_offset
+  ph.writeBigUInt64LE(BigInt(notes.length), 32); // p_filesz
+  ph.writeBigUInt64LE(4n, 48); // p_align
+  return Buffer.concat([eh, ph, notes]);
+}
+
+/** A 1 MiB block, half pseudo-random and half zeros: compressible like a real core, cheap to make. */
+export function coreBlock(seed = 1): Buffer {
+  const b = Buffer.alloc(1 << 20);
+  randomBytes(512 * 1024).copy(b);
+  b.writeUInt32LE(seed, 0);
+  return b;
+}
+
+/** Writes a core of exactly `size` bytes (size >= head length). */
+export function writeCore(path: string, size: number, c: FakeCore = {}, block = coreBlock()): void {
+  const head = coreHead(c);
+  const fd = openSync(path, "w", 0o600);
+  try {
+    writeSync(fd, head);
+    let left = size - head.length;
+    while (left > 0) {
+      const n = Math.min(left, block.length);
+      writeSync(fd, block, 0, n);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

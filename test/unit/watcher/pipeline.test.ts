@@ -1,0 +1,285 @@
+// The whole pipeline in this process against a real S3 server: report contents, delete only after a verified
+// upload (S3 down -> the file stays), gc_type truncate / DeleteLocalCorefile false, journal resume without a second
+// announcement, settings reload, disk guard, node state, health and metrics.
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { coreId, type JournalEntry } from "../../../controller/watcher/journal.js";
+import { parseNodeState } from "../../../src/nodestate.js";
+import { startS3, type RigS3 } from "../../rig/s3.js";
+import { writeCore } from "./corefixture.js";
+import { makeLayout, settingsYaml, type Layout } from "./harness.js";
+import { startInProcess, type InProcess, type TestReporter } from "./inprocess.js";
+
+let s3: RigS3;
+let bucketN = 0;
+const running: InProcess[] = [];
+const layouts: Layout[] = [];
+
+beforeAll(async () => {
+  s3 = await startS3();
+});
+afterEach(async () => {
+  await s3.mode("ok");
+  for (const r of running.splice(0)) await r.w.stop();
+  for (const l of layouts.splice(0)) rmSync(l.root, { recursive: true, force: true });
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+async function bucket(): Promise<string> {
+  const name = `cores-${++bucketN}`;
+  await s3.createBucket(name);
+  return name;
+}
+
+function layout(): Layout {
+  const l = makeLayout("cdw-pipe-");
+  layouts.push(l);
+  return l;
+}
+
+async function start(l: Layout, yaml: string, reporter?: TestReporter) {
+  const wp = await startInProcess(
+    l,
+    yaml,
+    { backoff: { baseMs: 100, maxMs: 400 }, stopTimeoutMs: 5000 },
+    reporter,
+  );
+  running.push(wp);
+  return wp;
+}
+
+async function keys(b: string): Promise<string[]> {
+  const r = await s3.client.send(new ListObjectsV2Command({ Bucket: b }));
+  return (r.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+function put(l: Layout, rel: string, size: number, comm = "app"): { path: string; sha256: string } {
+  const path = join(l.dir, rel);
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeCore(path, size, { comm, signal: 6 });
+  return { path, sha256: sha(readFileSync(path)) };
+}
+
+describe("pipeline", () => {
+  it("stores, verifies, deletes and reports a core with its details", async () => {
+    const l = layout();
+    const b = await bucket();
+    const wp = await start(l, settingsYaml(s3, b));
+    const core = put(l, "shop/api-1/core.app.12.api-1.1764225000", 200_000);
+    await wp.waitFor(/deleted local corefile: .*core\.app\.12/);
+    expect(existsSync(core.path)).toBe(false);
+    await expect.poll(() => wp.reporter.uploads.length).toBe(1);
+    expect(wp.reporter.captures).toHaveLength(1);
+    const r = wp.reporter.uploads[0]!;
+    expect(r).toMatchObject({
+      namespace: "shop",
+      pod: "api-1",
+      filename: "core.app.12.api-1.1764225000",
+      node: "node-1",
+      size: 200_000,
+      sha256: core.sha256,
+      bucket: b,
+    });
+    expect(r.core).toMatchObject({ signal: 6, signalName: "SIGABRT", executable: "app" });
+    expect(r.key).toMatch(
+      /^corefiles\/shop\/api-1\/\d{8}T\d{9}Z-core\.app\.12\.api-1\.1764225000$/,
+    );
+    expect(r.url).toContain(encodeURIComponent(r.key!).replace(/%2F/g, "/"));
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: b, Key: r.key! }));
+    expect(head.Metadata).toMatchObject({
+      namespace: "shop",
+      pod: "api-1",
+      node: "node-1",
+      signal: "6",
+      executable: "app",
+      sha256: core.sha256,
+    });
+    const obj = await s3.client.send(new GetObjectCommand({ Bucket: b, Key: r.key! }));
+    expect(sha(await obj.Body!.transformToByteArray())).toBe(core.sha256);
+    // The guide's texts, in order.
+    const order = [
+      /received fsnotify event: \/\S*\/shop\/api-1\/core\.app\.12\.api-1\.1764225000, op: CREATE/,
+      /capture a file:\/.*core\.app\.12/,
+      /resolving pod info/,
+      /resolved pod from webhook path: shop\/api-1/,
+      /upload started/,
+      /upload done/,
+      /deleted local corefile/,
+    ];
+    let at = -1;
+    for (const re of order) {
+      const i = wp.lines.findIndex((line, n) => n > at && re.test(line));
+      expect(i, String(re)).toBeGreaterThan(at);
+      at = i;
+    }
+    const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
+    expect(metrics).toMatch(/coredog_watcher_cores_captured_total 1/);
+    expect(metrics).toMatch(/coredog_watcher_uploaded_bytes_total 200000/);
+    expect(metrics).toMatch(/coredog_watcher_upload_latency_seconds_count 1/);
+    expect(metrics).toMatch(/coredog_watcher_queue_depth 0/);
+    expect((await fetch(`http://${wp.w.address}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://${wp.w.address}/healthz`)).status).toBe(200);
+  });
+
+  it("deletes nothing while S3 is down, retries with backoff, and stores everything once it is back", async () => {
+    const l = layout();
+    const b = await bucket();
+    await s3.mode("refuse");
+    const wp = await start(l, settingsYaml(s3, b));
+    const cores = [0, 1, 2].map((i) => put(l, `shop/api-${i}/core.app.${i}`, 50_000 + i));
+    await wp.waitFor(/error: upload of .* failed \(attempt 3/);
+    for (const c of cores) expect(existsSync(c.path)).toBe(true);
+    expect(wp.count(/deleted local corefile/)).toBe(0);
+    await expect.poll(() => wp.reporter.failures.length).toBeGreaterThanOrEqual(1);
+    expect(wp.reporter.uploads).toHaveLength(0);
+    await s3.mode("ok");
+    await expect.poll(() => wp.count(/deleted local corefile/), { timeout: 15_000 }).toBe(3);
+    expect(await keys(b)).toHaveLength(3);
+    expect(wp.reporter.uploads).toHaveLength(3);
+    const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
+    expect(metrics).toMatch(/coredog_watcher_failures_total\{stage="upload"\} [1-9]/);
+  });
+
+  it("truncates with gc_type truncate, and keeps the file (uploaded once) with DeleteLocalCorefile false", async () => {
+    const l = layout();
+    const b = await bucket();
+    const wp = await start(l, settingsYaml(s3, b, { gcType: "truncate" }));
+    const t = put(l, "ns/p1/core.t", 30_000);
+    await wp.waitFor(/deleted local corefile: .*core\.t \(truncated\)/);
+    expect(statSync(t.path).size).toBe(0);
+    writeFileSync(l.config, settingsYaml(s3, b, { delete: "false" }));
+    await wp.waitFor(/settings reloaded/);
+    const k = put(l, "ns/p1/core.keep", 30_000);
+    await expect.poll(() => wp.reporter.uploads.length).toBe(2);
+    await wp.w.maintain();
+    await wp.w.maintain();
+    await new Promise((r) => setTimeout(r, 800));
+    expect(existsSync(k.path)).toBe(true);
+    expect(wp.count(/upload started: .*core\.keep/)).toBe(1);
+    expect(await keys(b)).toHaveLength(2);
+  });
+
+  it("resumes from the journal: an uploaded-but-not-deleted core is deleted and reported once, without re-upload", async () => {
+    const l = layout();
+    const b = await bucket();
+    // A finished core from a first run...
+    const first = await start(l, settingsYaml(s3, b));
+    put(l, "ns/p/core.first", 10_000);
+    await expect.poll(() => first.reporter.uploads.length).toBe(1);
+    await first.w.stop();
+    running.splice(running.indexOf(first), 1);
+    // ... and one the first run uploaded, then died before deleting (journal state "uploaded").
+    const c = put(l, "ns/p/core.half", 10_000);
+    const st = statSync(c.path);
+    const id = coreId(st);
+    const entry: JournalEntry = {
+      id,
+      path: c.path,
+      namespace: "ns",
+      pod: "p",
+      file: "core.half",
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      state: "uploaded",
+      capturedAt: new Date().toISOString(),
+      announcedCaptured: true,
+      attempts: 0,
+      key: "corefiles/ns/p/earlier-core.half",
+      sha256: c.sha256,
+      report: {
+        path: c.path,
+        filename: "core.half",
+        node: "node-1",
+        namespace: "ns",
+        pod: "p",
+        size: st.size,
+        core: { threads: 0 },
+        capturedAt: new Date().toISOString(),
+        key: "corefiles/ns/p/earlier-core.half",
+      },
+      updatedAt: "",
+    };
+    writeFileSync(join(l.journal, "cores", `${id}.json`), JSON.stringify(entry));
+    const second = await start(l, settingsYaml(s3, b));
+    await second.waitFor(/deleted local corefile: .*core\.half/);
+    await expect.poll(() => second.reporter.uploads.length).toBe(1);
+    expect(second.reporter.uploads[0]!.key).toBe("corefiles/ns/p/earlier-core.half");
+    expect(second.reporter.captures).toHaveLength(0);
+    expect(second.count(/upload started/)).toBe(0);
+    expect(await keys(b)).toHaveLength(1);
+    // The journal keeps nothing for files that are gone and reported.
+    await second.w.maintain();
+    expect(readdirSync(join(l.journal, "cores"))).toEqual([]);
+  });
+
+  it("reloads settings; a bad change is an error naming the key and the last good settings stay", async () => {
+    const l = layout();
+    const b = await bucket();
+    const wp = await start(l, settingsYaml(s3, b));
+    writeFileSync(
+      l.config,
+      settingsYaml(s3, b, { watcher: "  maxParallelUploads: lots\n" }).replace(
+        "  maxParallelUploads: 4\n",
+        "",
+      ),
+    );
+    const err = await wp.waitFor(/settings error/);
+    expect(err).toMatch(/level=error/);
+    expect(err).toMatch(/Watcher\.maxParallelUploads/);
+    expect(err).toMatch(/keeping the last good settings/);
+    expect(wp.w.settings.error).toMatch(/maxParallelUploads/);
+    put(l, "ns/p/core.still", 5_000);
+    await wp.waitFor(/deleted local corefile: .*core\.still/);
+    await expect
+      .poll(
+        () => {
+          const f = join(l.journal, "node-state.json");
+          return existsSync(f) ? parseNodeState(readFileSync(f, "utf8"))?.settingsError : undefined;
+        },
+        { timeout: 10_000 },
+      )
+      .toMatch(/maxParallelUploads/);
+    writeFileSync(l.config, settingsYaml(s3, b));
+    await wp.waitFor(/settings reloaded/);
+    expect(wp.w.settings.error).toBeUndefined();
+  });
+
+  it("the disk guard alerts above the limit and deletes the oldest already-uploaded files", async () => {
+    const l = layout();
+    const b = await bucket();
+    const wp = await start(
+      l,
+      settingsYaml(s3, b, {
+        delete: "false",
+        rescan: "600",
+        watcher: "  diskLimit: 100000\n  diskGuardDeleteUploaded: true\n",
+      }),
+    );
+    const a = put(l, "ns/p/core.a", 60_000);
+    utimesSync(a.path, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const bb = put(l, "ns/p/core.b", 60_000);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 10_000 }).toBe(2);
+    await wp.w.maintain();
+    expect(wp.reporter.alerts[0]).toMatch(/120000 bytes .* above the limit of 100000/);
+    expect(wp.lines.some((x) => /level=error.*disk guard error/.test(x))).toBe(true);
+    expect(existsSync(a.path)).toBe(false);
+    expect(existsSync(bb.path)).toBe(true);
+    expect(wp.count(/deleted local corefile: .*core\.a \(disk guard/)).toBe(1);
+  });
+});
