@@ -2,7 +2,7 @@
 // commands (oclif's explicit discovery reads its COMMANDS export), heavy libraries (client-node, ink)
 // in chunks that load only when a command imports them. @oclif/core stays in node_modules: it is the
 // one copy that bin/kubectl-coredog and @oclif/plugin-help share.
-import { readdirSync } from "node:fs";
+import { readdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -37,6 +37,10 @@ const entry = [
   "};",
 ].join("\n");
 
+// Built beside and swapped in, so a CLI already running elsewhere never sees a half-written bundle.
+const outdir = path.join(root, "dist", "cli");
+const next = `${outdir}.next`;
+rmSync(next, { recursive: true, force: true });
 const result = await build({
   stdin: { contents: entry, resolveDir: root, sourcefile: "commands.ts", loader: "ts" },
   bundle: true,
@@ -44,7 +48,7 @@ const result = await build({
   format: "esm",
   platform: "node",
   target: "node24",
-  outdir: path.join(root, "dist", "cli"),
+  outdir: next,
   entryNames: "index",
   chunkNames: "chunks/[name]-[hash]",
   external: ["@oclif/core", "@oclif/plugin-help", "bufferutil", "utf-8-validate"],
@@ -55,11 +59,15 @@ const result = await build({
   },
   logLevel: "warning",
   legalComments: "none",
+  minify: true,
+  keepNames: true,
   metafile: true,
 });
+rmSync(outdir, { recursive: true, force: true });
+renameSync(next, outdir);
 const out = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".js"));
 const kb = (n) => `${Math.round(n / 1024)} KiB`;
-const main = out.find(([f]) => f.endsWith("cli/index.js"));
+const main = out.find(([f]) => f.endsWith("/index.js"));
 process.stdout.write(
   `bundled ${files.length} commands into dist/cli/index.js (${kb(main?.[1].bytes ?? 0)}) and ${out.length - 1} lazy chunk(s) (${kb(out.reduce((s, [, o]) => s + o.bytes, 0) - (main?.[1].bytes ?? 0))})\n`,
 );

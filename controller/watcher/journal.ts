@@ -1,7 +1,7 @@
 // A small journal on the node: one JSON file per core, written atomically, so a restarted watcher resumes where
 // it stopped and never announces a finished core twice.
 // States: captured -> uploaded (verified) -> deleted -> reported. A core is deleted only once it is "uploaded".
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Stats } from "node:fs";
 
@@ -82,13 +82,9 @@ export class Journal {
     this.entries.set(entry.id, entry);
     const file = join(this.dir, `${entry.id}.json`);
     const tmp = `${file}.tmp-${process.pid}-${this.seq++}`;
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(entry));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    // Atomic by rename; not fsynced: the journal guards against the process dying, and after a power loss the
+    // worst case is a re-upload to the same key (and possibly a second notice), never a lost core.
+    await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 });
     await rename(tmp, file);
   }
 

@@ -164,7 +164,9 @@ export class Pipeline {
       opened = await openCore(path, join(this.d.realDir, rel));
     } catch (err) {
       const st = await lstat(path).catch(() => undefined);
-      if (err instanceof Refusal) {
+      if (err instanceof Refusal && err.reason === "changed") {
+        this.d.retrack?.(path); // replaced while being opened: look at the new file afresh
+      } else if (err instanceof Refusal) {
         if (st) this.refuse(path, st, err.reason, err.message);
       } else if (st) {
         this.noteError(`opening ${path}: ${(err as Error).message}`, "open");
@@ -305,6 +307,7 @@ export class Pipeline {
           size: entry.size,
           key,
           metadata: this.metadata(report, settings),
+          md5: settings.customHandler.enabled,
           signal: this.stopCtl.signal,
         });
         const seconds = (Date.now() - started) / 1000;
@@ -332,7 +335,7 @@ export class Pipeline {
         Object.assign(report, {
           key: obj.key,
           sha256: obj.sha256,
-          md5: obj.md5,
+          ...(obj.md5 ? { md5: obj.md5 } : {}),
           uploadedAt: new Date(),
           ...(obj.bucket ? { bucket: obj.bucket } : {}),
           ...(obj.url ? { url: obj.url } : {}),

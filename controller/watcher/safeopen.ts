@@ -56,7 +56,15 @@ export async function openCore(path: string, expectedRealPath: string): Promise<
   const before = await lstat(path);
   const byType = typeRefusal(before);
   if (byType) throw byType;
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") throw new Refusal("symlink", "it is a symbolic link");
+    if (code === "ENXIO") throw new Refusal("socket", "it cannot be opened as a file (a socket)");
+    throw err;
+  }
   try {
     const st = await fh.stat();
     const refusal = typeRefusal(st);

@@ -33,7 +33,7 @@ const HASH_CHUNK = 1 * MiB;
  * S3's limit being 10,000.
  */
 export const QUEUE_SIZE = 4;
-const BASE_PART_SIZE = 5 * MiB;
+const BASE_PART_SIZE = 8 * MiB;
 const MAX_PARTS = 9000;
 
 export function partSizeFor(size: number): number {
@@ -76,6 +76,8 @@ export interface StoreInput {
   key: string;
   /** Object metadata except sha256/original-size, which the store adds. */
   metadata: Record<string, string>;
+  /** Also compute the md5 (for the custom handler's COREDUMP_MD5). */
+  md5?: boolean;
   signal?: AbortSignal;
 }
 
@@ -87,7 +89,8 @@ export interface StoredObject {
   /** Bytes written to storage (after compression). */
   storedBytes: number;
   sha256: string;
-  md5: string;
+  /** Only when asked for (StoreInput.md5): it costs about as much CPU as the rest of the upload. */
+  md5?: string;
   url?: string;
   location: string;
 }
@@ -210,12 +213,13 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
       input.signal?.addEventListener("abort", onAbort, { once: true });
       try {
         const [streamed, done] = await Promise.allSettled([
-          streamCore(input, s.compression, body, { original: { md5: true }, stored: {} }).catch(
-            async (err: unknown) => {
-              await upload.abort().catch(() => undefined);
-              throw err;
-            },
-          ),
+          streamCore(input, s.compression, body, {
+            original: { md5: !!input.md5 },
+            stored: {},
+          }).catch(async (err: unknown) => {
+            await upload.abort().catch(() => undefined);
+            throw err;
+          }),
           upload.done().catch((err: unknown) => {
             body.destroy(err as Error);
             throw err;
@@ -255,7 +259,7 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           size: original.bytes,
           storedBytes: stored.bytes,
           sha256,
-          md5: original.md5!.digest("hex"),
+          ...(original.md5 ? { md5: original.md5.digest("hex") } : {}),
           url,
           location: `s3://${bucket}/${input.key}`,
         };
@@ -281,7 +285,7 @@ export function createCfsStore(s: StorageSettings): Store {
       try {
         // flush: fsync before the stream closes the descriptor.
         result = await streamCore(input, s.compression, out.createWriteStream({ flush: true }), {
-          original: { sha256: true, md5: true },
+          original: { sha256: true, md5: !!input.md5 },
           stored: { sha256: true },
         });
       } catch (err) {
@@ -313,7 +317,7 @@ export function createCfsStore(s: StorageSettings): Store {
         size: original.bytes,
         storedBytes: stored.bytes,
         sha256,
-        md5: original.md5!.digest("hex"),
+        ...(original.md5 ? { md5: original.md5.digest("hex") } : {}),
         url: `file://${dest}`,
         location: dest,
       };

@@ -35,7 +35,8 @@ function batcher(out: (chunk: string) => void, delayMs: number, maxBuffered = 1 
       buf.push(line);
       size += line.length;
       if (size >= maxBuffered) drain();
-      else if (timer === undefined) timer = delayMs > 0 ? setTimeout(drain, delayMs) : setImmediate(drain);
+      else if (timer === undefined)
+        timer = delayMs > 0 ? setTimeout(drain, delayMs) : setImmediate(drain);
     },
     drain,
   };
@@ -57,7 +58,9 @@ export function createLogSink(out: (chunk: string) => void): LogSink {
  */
 export function createThreadLogSink(format: LogFormat): LogSink {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const worker = new Worker(new URL(`./logworker${ext}`, import.meta.url), { workerData: { format } });
+  const worker = new Worker(new URL(`./logworker${ext}`, import.meta.url), {
+    workerData: { format },
+  });
   worker.unref();
   let seq = 0;
   const waiting = new Map<number, () => void>();

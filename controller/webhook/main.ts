@@ -177,6 +177,18 @@ export async function runWebhook(argv: string[]): Promise<number> {
   } catch {
     return 1;
   }
+  // Last resorts: a stray rejection is logged and survived; an uncaught exception leaves the
+  // process in an unknown state, so it is logged and the process exits for the Deployment to restart.
+  process.on("unhandledRejection", (reason) => {
+    hook.log.error(
+      { error: String((reason as Error)?.stack ?? reason) },
+      "internal error: unhandled rejection",
+    );
+  });
+  process.once("uncaughtException", (err) => {
+    hook.log.fatal({ error: err.stack ?? err.message }, `internal error, exiting: ${err.message}`);
+    void hook.flushLogs().finally(() => process.exit(1));
+  });
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -49,8 +49,6 @@ function isJson(contentType: string | undefined): boolean {
   return media === "application/json";
 }
 
-const AB = process.env.AB ?? "";
-const CANNED = "x".repeat(1829);
 export function createWebhookServer(
   tls: { cert: Buffer; key: Buffer },
   opts: WebhookServerOptions,
@@ -78,15 +76,17 @@ export function createWebhookServer(
     metrics.error("tls");
     log.debug({ error: err.message }, "TLS handshake failed");
   });
-  server.on("clientError", (err, socket) => {
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     metrics.error("client");
-    log.debug({ error: err.message }, "bad HTTP request from client");
-    if (socket.writable && !(err as NodeJS.ErrnoException).code?.startsWith("ECONNRESET")) {
-      const code = (err as NodeJS.ErrnoException).code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-      socket.end(
-        `HTTP/1.1 ${code} ${code === 408 ? "Request Timeout" : "Bad Request"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-      );
-    } else socket.destroy();
+    log.debug({ error: err.message, code: err.code }, "bad HTTP request from client");
+    if (!socket.writable || err.code === "ECONNRESET") return socket.destroy();
+    const [code, text] =
+      err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout"]
+        : err.code === "HPE_HEADER_OVERFLOW"
+          ? [431, "Request Header Fields Too Large"]
+          : [400, "Bad Request"];
+    socket.end(`HTTP/1.1 ${code} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
 
   function send(
@@ -207,7 +207,6 @@ export function createWebhookServer(
     });
     req.on("end", () => {
       if (over || res.writableEnded) return;
-      if (AB.includes("echo")) { send(res, MUTATE_PATH, 200, CANNED, started); return; }
       const text =
         chunks.length === 1
           ? chunks[0]!.toString("utf8")
@@ -229,9 +228,7 @@ export function createWebhookServer(
     });
   }
 
-
   function record(o: Outcome): void {
-    if (AB.includes("nolog")) return;
     if (o.result !== undefined) metrics.decision(o.result, o.code ?? "unknown");
     if (o.internalError) {
       metrics.error(o.code === "pod-security-unknown" ? "pod-security-lookup" : "internal");

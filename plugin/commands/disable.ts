@@ -8,12 +8,13 @@ import {
   parseRef,
   patchTemplateAnnotations,
   restartWorkload,
+  rollsOnTemplateChange,
 } from "../lib/workloads.js";
 
 export default class Disable extends BaseCommand {
   static override summary = "Stop collecting the core dumps of a workload's pods";
   static override description =
-    "Removes the CoreDog annotations from the workload's pod template. Running pods keep the directory until they are replaced: --restart rolls a Deployment, StatefulSet or DaemonSet.";
+    "Removes the CoreDog annotations from the workload's pod template. A Deployment (and a StatefulSet or DaemonSet with RollingUpdate) rolls its pods by itself, since its pod template changed; other pods keep the directory until they are replaced.";
   static override examples = [
     "<%= config.bin %> disable deploy/api -n shop --restart",
     "<%= config.bin %> disable deploy -l app=api --dry-run",
@@ -51,7 +52,10 @@ export default class Disable extends BaseCommand {
       }
       await patchTemplateAnnotations(cluster, w, DISABLE_ANNOTATIONS, dry);
       this.log(`${id} disabled${suffix}`);
-      if (flags.restart && kindInfo(w.kind).restartable) {
+      if (rollsOnTemplateChange(w)) {
+        // Removing the annotations changed the pod template: the controller rolls the pods by itself.
+        this.log(`  ${id} is rolling out${suffix}: its new pods come without the directory`);
+      } else if (flags.restart && kindInfo(w.kind).restartable) {
         await restartWorkload(cluster, w, dry);
         this.log(`  ${id} restarted${suffix}`);
       } else if (w.kind !== "Pod") {

@@ -9,6 +9,7 @@ import {
   parseRef,
   patchTemplateAnnotations,
   restartWorkload,
+  rollsOnTemplateChange,
   templateOf,
 } from "../lib/workloads.js";
 import { DEFAULT_CONTAINER_PATH } from "../../src/names.js";
@@ -97,6 +98,9 @@ Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or Da
         this.log(
           `  a running pod cannot get a new volume: recreate pod/${w.name} (or its owner) for the directory to appear`,
         );
+      } else if (kindInfo(w.kind).restartable && !unchanged && rollsOnTemplateChange(w)) {
+        // The annotations changed the pod template: the controller is already rolling the pods.
+        this.log(`  ${id} is rolling out${suffix}: its new pods get the directory`);
       } else if (flags.restart && kindInfo(w.kind).restartable) {
         await restartWorkload(cluster, w, dry);
         this.log(`  ${id} restarted${suffix}: new pods get the directory`);
@@ -104,7 +108,7 @@ Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or Da
         this.log(
           `  ${kindInfo(w.kind).plural} cannot be rolled: pods it creates from now on get the directory`,
         );
-      } else if (!unchanged) {
+      } else if (!unchanged || kindInfo(w.kind).restartable) {
         this.log(
           `  existing pods keep running without it: add --restart, or run kubectl rollout restart ${id} -n ${namespace}`,
         );

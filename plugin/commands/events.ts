@@ -8,7 +8,7 @@ import {
   followWatcherEvents,
   listWatcherEvents,
 } from "../lib/events.js";
-import { formatList, formatTable } from "../lib/output.js";
+import { columnWidths, formatList, formatTable } from "../lib/output.js";
 import { parseDuration } from "../../src/duration.js";
 
 export default class Events extends BaseCommand {
@@ -55,10 +55,12 @@ export default class Events extends BaseCommand {
       return;
     }
     const columns = eventColumns(Date.now(), color);
+    // Later lines keep at least the widths of the first screen, so they line up under its header.
+    const widths = columnWidths(recent.map(eventRow), columns);
     const print = (rows: ReturnType<typeof eventRow>[], header: boolean) => {
       if (structured) for (const r of rows) this.log(JSON.stringify(r));
       else {
-        const lines = formatTable(rows, columns).split("\n");
+        const lines = formatTable(rows, columns, false, widths).split("\n");
         for (const line of header ? lines : lines.slice(1)) this.log(line);
       }
     };

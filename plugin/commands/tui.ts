@@ -26,10 +26,22 @@ It needs an interactive terminal; colours follow NO_COLOR.`;
         "for scripts and pipes use kubectl coredog ls, events -f or status",
       );
     }
-    const cluster = await this.connect(flags);
-    const namespace = flags["all-namespaces"] ? undefined : await this.namespaceOf(flags);
-    // Ink and React cost hundreds of milliseconds to import: only this command pays for them.
-    const { runTui } = await import("../tui/run.js");
-    await runTui({ cluster, namespace, showAll: flags.all, color: colorAllowed() });
+    // Ink and React cost hundreds of milliseconds to import, client-node and the kubeconfig as
+    // much again: only this command pays for the first, and the first frame does not wait for the second.
+    const ui = import("../tui/run.js");
+    const all = flags["all-namespaces"];
+    const ready = (async () => {
+      const cluster = await this.connect(flags);
+      return { cluster, namespace: all ? undefined : await this.namespaceOf(flags) };
+    })();
+    ready.catch(() => undefined);
+    const { runTui } = await ui;
+    await runTui({
+      ready,
+      namespaceKnown: all || flags.namespace !== undefined,
+      namespace: all ? undefined : flags.namespace,
+      showAll: flags.all,
+      color: colorAllowed(),
+    });
   }
 }

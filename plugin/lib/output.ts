@@ -1,20 +1,40 @@
 // kubectl-style output: aligned columns without borders, or JSON / YAML; colour only on a TTY without NO_COLOR.
-import { styleText } from "node:util";
+import { stripVTControlCharacters, styleText } from "node:util";
 import { stringify } from "yaml";
 
 export type Column<T> = { header: string; value: (row: T) => string; wide?: boolean };
 
 /** Columns padded like kubectl's: three spaces between, no borders. */
-export function formatTable<T>(rows: T[], columns: Column<T>[], wide = false): string {
+export function formatTable<T>(
+  rows: T[],
+  columns: Column<T>[],
+  wide = false,
+  /** At least these widths: keeps the lines of a stream (`-f`) under the header printed first. */
+  minWidths: number[] = [],
+): string {
   const shown = columns.filter((c) => wide || !c.wide);
   const cells = rows.map((row) => shown.map((c) => c.value(row)));
-  const widths = shown.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const widths = shown.map((c, i) =>
+    Math.max(minWidths[i] ?? 0, visibleLength(c.header), ...cells.map((r) => visibleLength(r[i]!))),
+  );
   const line = (values: string[]) =>
     values
-      .map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!)))
+      .map((v, i) => (i === values.length - 1 ? v : v + " ".repeat(widths[i]! - visibleLength(v))))
       .join("   ")
       .trimEnd();
   return [line(shown.map((c) => c.header)), ...cells.map(line)].join("\n");
+}
+
+/** The widths formatTable gives the columns for these rows. */
+export function columnWidths<T>(rows: T[], columns: Column<T>[], wide = false): number[] {
+  return columns
+    .filter((c) => wide || !c.wide)
+    .map((c) => Math.max(visibleLength(c.header), ...rows.map((r) => visibleLength(c.value(r)))));
+}
+
+/** Length on screen: colour escapes take no room. */
+function visibleLength(s: string): number {
+  return stripVTControlCharacters(s).length;
 }
 
 export function formatList(items: unknown[], format: "json" | "yaml"): string {

@@ -268,6 +268,17 @@ export async function patchTemplateAnnotations(
   );
 }
 
+/**
+ * Whether a change of the pod template rolls the pods by itself: Deployments always do; StatefulSets and
+ * DaemonSets unless their update strategy is OnDelete.
+ */
+export function rollsOnTemplateChange(w: Workload): boolean {
+  if (w.kind === "Deployment") return true;
+  if (w.kind !== "StatefulSet" && w.kind !== "DaemonSet") return false;
+  const spec = w.object.spec as { updateStrategy?: { type?: string } } | undefined;
+  return spec?.updateStrategy?.type !== "OnDelete";
+}
+
 /** What `kubectl rollout restart` does: a new template annotation, so the controller rolls the pods. */
 export async function restartWorkload(
   cluster: Cluster,

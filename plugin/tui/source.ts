@@ -257,3 +257,54 @@ export function createClusterSource(cluster: Cluster, options: SourceOptions = {
     },
   };
 }
+
+/**
+ * A source that draws before the cluster is connected (loading client-node and reading the
+ * kubeconfig take most of the start-up): "connecting" until `ready` resolves, then the cluster's.
+ */
+export function deferredSource(
+  ready: Promise<{ cluster: Cluster; namespace?: string }>,
+  options: Omit<SourceOptions, "namespace"> & { namespaceKnown?: boolean; namespace?: string } = {},
+): TuiSource {
+  let inner: TuiSource | undefined;
+  let stopped = false;
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const l of listeners) l();
+  };
+  const initial: TuiSnapshot = {
+    pods: [],
+    events: [],
+    webhook: { state: "loading", policies: [] },
+    watcher: { state: "loading" },
+    namespace: options.namespace,
+    namespacePending: !options.namespaceKnown,
+    namespaces: [],
+    link: "connecting",
+  };
+  ready.then(
+    ({ cluster, namespace }) => {
+      if (stopped) return;
+      inner = createClusterSource(cluster, { ...options, namespace });
+      inner.subscribe(notify);
+      notify();
+    },
+    () => undefined,
+  );
+  return {
+    getSnapshot: () => inner?.getSnapshot() ?? initial,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    setNamespace: (ns) => inner?.setNamespace(ns),
+    details: (key) => inner?.details(key),
+    prepare: (request) =>
+      inner ? inner.prepare(request) : Promise.reject(new Error("still connecting to the cluster")),
+    stop() {
+      stopped = true;
+      inner?.stop();
+      listeners.clear();
+    },
+  };
+}

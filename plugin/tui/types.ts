@@ -37,6 +37,8 @@ export interface TuiSnapshot {
   watcher: WatcherStatus;
   /** undefined: all namespaces. */
   namespace?: string;
+  /** The namespace is not known yet (the kubeconfig's context is still being read). */
+  namespacePending?: boolean;
   namespaces: string[];
   link: LinkState;
   /** Why the link is not live, when known. */

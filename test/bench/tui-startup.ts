@@ -15,8 +15,9 @@ const PODS = 2000;
 const NAMESPACES = 20;
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const SOCKET = `coredog-tui-bench-${process.pid}`;
-const tmux = (...args: string[]) =>
-  execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+// Asynchronous: the rig's API server runs in this process, a blocking call would stall it.
+const run = promisify(execFile);
+const tmux = async (...args: string[]) => (await run("tmux", ["-L", SOCKET, ...args])).stdout;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 if (!existsSync(path.join(root, "dist", "plugin", "commands", "tui.js"))) {

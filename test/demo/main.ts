@@ -21,7 +21,7 @@ async function kubectl(rig: Rig, ...args: string[]): Promise<string> {
   console.log(color("cyan", `   $ kubectl ${args.join(" ")}`));
   const r = await rig.kubectl(args);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr || r.stdout}`);
-  return r.stdout;
+  return r.stdout + r.stderr;
 }
 
 async function main(): Promise<number> {
@@ -108,6 +108,7 @@ async function main(): Promise<number> {
       (r) => JSON.stringify(r.body).includes(`[demo/${name}] core:`),
       60_000,
     );
+    show(await kubectl(rig, "coredog", "ls", "-n", "demo"));
     await kubectl(rig, "-n", "demo", "scale", "deployment", "crasher", "--replicas=0");
     const logs = await kubectl(
       rig,
@@ -160,7 +161,6 @@ async function main(): Promise<number> {
         `involvedObject.name=${name}`,
       ),
     );
-    show(await kubectl(rig, "coredog", "ls", "-n", "demo"));
 
     step(
       "Clean up",

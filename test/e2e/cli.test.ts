@@ -225,15 +225,21 @@ describe("enable", () => {
     const [pod] = await rig.waitFor(
       "a new api pod",
       async () => {
-        const pods = await rig.waitForPods("shop", "app=api", 1).catch(() => []);
-        return pods.length === 1 && pods[0]!.metadata!.name !== before ? pods : undefined;
+        const pods = (
+          await core.listNamespacedPod({ namespace: "shop", labelSelector: "app=api" })
+        ).items.filter((p) => !p.metadata?.deletionTimestamp);
+        return pods.length === 1 &&
+          pods[0]!.metadata!.name !== before &&
+          pods[0]!.status?.phase === "Running"
+          ? pods
+          : undefined;
       },
-      60_000,
+      90_000,
     );
     expect(pod!.spec?.volumes?.some((v) => v.hostPath?.path === "/data/coredog-system/dumps")).toBe(
       true,
     );
-  });
+  }, 120_000);
 
   it("TYPE NAME, a bare NAME, and TYPE -l", async () => {
     let r = await cd(["enable", "deployment", "web", "-n", "shop", "--path", "/crash"]);

@@ -2,6 +2,7 @@
 // cluster's state out.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import type { Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -130,6 +131,38 @@ describe("kubectl coredog tui", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("in a terminal, a bad context ends with one clear sentence and a non-zero exit", async () => {
+    const env = Object.entries(rig.env).map(([k, v]) => `${k}=${v}`);
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "badctx",
+      "-x",
+      "120",
+      "-y",
+      "30",
+      "env",
+      ...env,
+      "sh",
+      "-c",
+      'kubectl coredog tui --context nope; echo "tui exited $?"; sleep 60',
+    );
+    try {
+      const end = Date.now() + 15_000;
+      let s = "";
+      while (!/tui exited/.test(s) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = tmux("capture-pane", "-p", "-t", "badctx");
+      }
+      expect(s).toContain('error: context "nope" does not exist in the kubeconfig');
+      expect(s).toMatch(/tui exited [1-9]/);
+      expect(s).not.toMatch(/\n\s+at /);
+    } finally {
+      tmux("kill-session", "-t", "badctx");
+    }
+  });
+
   it("filter, enable with confirmation, emergency webhook ignore, cancel, quit", async () => {
     const env = Object.entries(rig.env).map(([k, v]) => `${k}=${v}`);
     tmux(
@@ -151,8 +184,8 @@ describe("kubectl coredog tui", () => {
     );
 
     // First frame: the opted-in pods and the status bar.
-    let s = await waitScreen(/webhook failurePolicy: Fail.*watcher: running/, 15_000);
-    s = await waitScreen(/> shop\s+api-/);
+    await waitScreen(/webhook failurePolicy: Fail.*watcher: running/, 15_000);
+    let s = await waitScreen(/> shop\s+api-/);
     expect(tableRows(s)).toHaveLength(2);
     expect(s).not.toContain("cart-");
 
@@ -189,7 +222,7 @@ describe("kubectl coredog tui", () => {
     // Emergency: webhook ignore, confirmed.
     keys("Escape");
     keys("!");
-    s = await waitScreen(/Emergency \(now: webhook failurePolicy: Fail/);
+    await waitScreen(/Emergency \(now: webhook failurePolicy: Fail/);
     keys("Enter");
     s = await waitScreen(/Proceed\?/);
     expect(s).toContain("failurePolicy Fail -> Ignore");
@@ -235,6 +268,12 @@ describe("kubectl coredog tui", () => {
     // eslint-disable-next-line no-control-regex
     expect(styled).not.toMatch(/\u001B\[[0-9;]*[1-9][0-9;]*m/);
 
+    // A smaller terminal: the frame follows, nothing wider than the pane.
+    tmux("resize-window", "-t", SESSION, "-x", "90", "-y", "20");
+    s = await waitScreen(/\? help/);
+    expect(Math.max(...s.split("\n").map((l) => l.trimEnd().length))).toBeLessThanOrEqual(90);
+    expect(s).toContain("CoreDog");
+
     keys("q");
     await waitScreen(/tui exited 0/);
   });
@@ -249,7 +288,7 @@ describe("the TUI's data source against the rig", () => {
     const { connect } = await import("../../plugin/lib/kube.js");
     const { createClusterSource } = await import("../../plugin/tui/source.js");
     const upstream = new URL(rig.kc.getCurrentCluster()!.server);
-    const sockets = new Set<import("node:net").Socket>();
+    const sockets = new Set<Socket>();
     const proxy = createServer((client) => {
       const server = tcpConnect(Number(upstream.port), upstream.hostname);
       for (const s of [client, server]) {

@@ -153,6 +153,7 @@ beforeAll(async () => {
   writeFileSync(configFile, "NoticeChannel: []\n");
   await ok(["create", "namespace", "shop"]);
   await ok(["create", "namespace", "locked"]);
+  await ok(["create", "namespace", "relabel"]);
   await ok(["label", "namespace", "locked", "pod-security.kubernetes.io/enforce=restricted"]);
   await startWebhookProcess();
   await ok(["apply", "-f", "-"], webhookConfiguration("Fail"));
@@ -289,17 +290,19 @@ describe("with the webhook running", () => {
     }
   });
 
-  it("learns a namespace's Pod Security label from the watch", async () => {
-    await ok(["create", "namespace", "late"]);
-    await ok(["label", "namespace", "late", "pod-security.kubernetes.io/enforce=baseline"]);
+  it("follows a namespace's Pod Security label through the watch", async () => {
+    // "relabel" existed, unlabelled, when the cache listed namespaces: only the watch can tell
+    // the cache about the label (a cache hit does no GET).
+    await ok(["label", "namespace", "relabel", "pod-security.kubernetes.io/enforce=baseline"]);
+    let n = 0;
     await rig.waitFor("namespace label seen", async () => {
-      // Created and labelled after start: the watch (or the direct GET) must know the label.
-      await rig.kubectl(["delete", "pod", "-n", "late", "late-pod", "--ignore-not-found"]);
+      const name = `relabel-pod-${n++}`;
       await ok(
-        ["apply", "-f", "-"],
-        pod("late", "late-pod", { "coredog.io/inject": "true", "coredog.io/path": "/corefile" }),
+        ["create", "-f", "-"],
+        pod("relabel", name, { "coredog.io/inject": "true", "coredog.io/path": "/corefile" }),
       );
-      return grep("late/late-pod").some((l) => l.includes('enforces Pod Security \\"baseline\\"'));
+      const line = await rig.waitFor(`log line for ${name}`, () => grep(`relabel/${name}`)[0]);
+      return line.includes('enforces Pod Security \\"baseline\\"');
     });
   });
 });

@@ -120,6 +120,21 @@ spec:
       expect(row).toContain(p.status.podIP!);
       expect(row).toContain(p.spec.nodeName!);
     }
+    const events = await ok([
+      "get",
+      "events",
+      "-n",
+      NS,
+      "--field-selector",
+      `involvedObject.kind=ReplicaSet,involvedObject.name=${rsName}`,
+      "-o",
+      'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+    ]);
+    for (const p of ps)
+      expect(events).toContain(`SuccessfulCreate: Created pod: ${p.metadata.name}`);
+    expect(await ok(["describe", "deployment", "web", "-n", NS])).toContain(
+      `Scaled up replica set ${rsName} to 3`,
+    );
     const rs = await ok([
       "get",
       "rs",
@@ -434,5 +449,66 @@ spec:
       "doomed's pods collected",
       async () => (await pods("job-name=doomed")).length === 0,
     );
+  });
+});
+
+describe("admission failures", () => {
+  it("a ReplicaSet whose pods a failing webhook rejects records FailedCreate, and recovers when the webhook goes", async () => {
+    await ok(
+      ["apply", "-f", "-"],
+      `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: rig-dead
+webhooks:
+  - name: dead.rig.test
+    admissionReviewVersions: ["v1"]
+    sideEffects: None
+    failurePolicy: Fail
+    timeoutSeconds: 2
+    objectSelector:
+      matchLabels: { app: rejected }
+    clientConfig:
+      url: https://127.0.0.1:1/mutate
+    rules:
+      - operations: ["CREATE"]
+        apiGroups: [""]
+        apiVersions: ["v1"]
+        resources: ["pods"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: rejected
+  namespace: ${NS}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: { app: rejected }
+  template:
+    metadata:
+      labels: { app: rejected }
+    spec:${sleeper}
+`,
+    );
+    const failed = await rig.waitFor("a FailedCreate event", async () => {
+      const out = await ok([
+        "get",
+        "events",
+        "-n",
+        NS,
+        "--field-selector",
+        "involvedObject.kind=ReplicaSet,reason=FailedCreate",
+        "-o",
+        "jsonpath={.items[*].message}",
+      ]);
+      return out.includes("Error creating:") ? out : undefined;
+    });
+    expect(failed).toContain("dead.rig.test");
+    expect(await pods("app=rejected")).toHaveLength(0);
+
+    await ok(["delete", "mutatingwebhookconfiguration", "rig-dead"]);
+    await runningPods("app=rejected", 1);
+    await ok(["delete", "deployment", "rejected", "-n", NS]);
   });
 });

@@ -58,7 +58,7 @@ export const StatusBar = memo(function StatusBar(p: StatusBarProps) {
     s.link === "live" ? "live" : s.link === "connecting" ? "connecting…" : "reconnecting…";
   const parts: { text: string; style: object }[] = [
     { text: "CoreDog", style: p.theme.title },
-    { text: `ns: ${s.namespace ?? "all"}`, style: {} },
+    { text: `ns: ${s.namespacePending ? "…" : (s.namespace ?? "all")}`, style: {} },
     { text: wh.text, style: p.theme.tone(wh.tone) },
     { text: wa.text, style: p.theme.tone(wa.tone) },
     { text: `pods: ${p.shown} shown, ${p.optedIn} opted in`, style: {} },

@@ -84,13 +84,14 @@ export function startDaemonSetController(ctx: Context): WorkQueue {
     for (const ds of daemonsets.list()) queue.add(key(ds));
   });
 
-  async function reconcile(k: string): Promise<void> {
+  async function reconcile(k: string): Promise<number | void> {
     const { namespace, name } = splitKey(k);
     const ds = daemonsets.get(name, namespace);
     if (!ds || !ds.metadata?.uid || isDeleting(ds)) return;
     const uid = ds.metadata.uid;
     const owned = pods.list(namespace).filter((p) => ownedBy(p, ds));
-    if (!ctx.expectations.satisfied(uid, owned)) return;
+    // Own writes not in the cache yet: their events will bring us back (and the timer, should one never show).
+    if (!ctx.expectations.satisfied(uid, owned)) return 1000;
     const hash = templateHash(ds.spec?.template, [], ds.status?.collisionCount ?? 0);
 
     const byNode = new Map<string, V1Pod[]>();

@@ -44,7 +44,8 @@ export function startJobController(ctx: Context): WorkQueue {
     if (!job || !job.metadata?.uid || isDeleting(job)) return;
     const uid = job.metadata.uid;
     const owned = pods.list(namespace).filter((p) => ownedBy(p, job));
-    if (!ctx.expectations.satisfied(uid, owned)) return;
+    // Own writes not in the cache yet: their events will bring us back (and the timer, should one never show).
+    if (!ctx.expectations.satisfied(uid, owned)) return 1000;
 
     const succeeded = owned.filter((p) => p.status?.phase === "Succeeded").length;
     const failed = owned.filter((p) => p.status?.phase === "Failed").length;

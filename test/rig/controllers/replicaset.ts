@@ -45,13 +45,14 @@ export function startReplicaSetController(ctx: Context): WorkQueue {
     if (ref?.kind === "ReplicaSet") queue.add(`${p.metadata?.namespace}/${ref.name}`);
   });
 
-  async function reconcile(k: string): Promise<void> {
+  async function reconcile(k: string): Promise<number | void> {
     const { namespace, name } = splitKey(k);
     const rs = replicasets.get(name, namespace);
     if (!rs || !rs.metadata?.uid) return;
     const uid = rs.metadata.uid;
     const owned = pods.list(namespace).filter((p) => ownedBy(p, rs));
-    if (!ctx.expectations.satisfied(uid, owned)) return;
+    // Own writes not in the cache yet: their events will bring us back (and the timer, should one never show).
+    if (!ctx.expectations.satisfied(uid, owned)) return 1000;
     const active = owned.filter(isActive);
 
     if (!rs.metadata.deletionTimestamp) {

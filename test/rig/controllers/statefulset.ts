@@ -48,13 +48,14 @@ export function startStatefulSetController(ctx: Context): WorkQueue {
     if (ref?.kind === "StatefulSet") queue.add(`${p.metadata?.namespace}/${ref.name}`);
   });
 
-  async function reconcile(k: string): Promise<void> {
+  async function reconcile(k: string): Promise<number | void> {
     const { namespace, name } = splitKey(k);
     const set = statefulsets.get(name, namespace);
     if (!set || !set.metadata?.uid || isDeleting(set)) return;
     const uid = set.metadata.uid;
     const owned = pods.list(namespace).filter((p) => ownedBy(p, set));
-    if (!ctx.expectations.satisfied(uid, owned)) return;
+    // Own writes not in the cache yet: their events will bring us back (and the timer, should one never show).
+    if (!ctx.expectations.satisfied(uid, owned)) return 1000;
     const replicas = set.spec?.replicas ?? 1;
     const parallel = set.spec?.podManagementPolicy === "Parallel";
     const hash = templateHash(set.spec?.template, [], set.status?.collisionCount ?? 0);

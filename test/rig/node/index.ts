@@ -1,5 +1,7 @@
 // A node of the rig, like a kubelet: registers its Node, heartbeats, watches the pods bound to it
 // (fieldSelector spec.nodeName) and runs them as real processes (see pod.ts / runner.ts).
+// As in Kubernetes, command/args/env get $(VAR) expansion and "$$" is reduced to "$": a shell's own PID is
+// written "$$$$" in a pod spec (e.g. `sh -c 'ulimit -c unlimited; kill -SEGV $$$$'`).
 import {
   CoreV1Api,
   KubeConfig,
@@ -305,7 +307,7 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
       return;
     }
     if (phase === "Succeeded" || phase === "Failed") return;
-    const ip = allocIP();
+    const ip = pod.spec?.hostNetwork ? "127.0.0.1" : allocIP();
     const ctx: PodContext = {
       nodeName: opts.name,
       core,
@@ -328,7 +330,9 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
     const w = workers.get(uid);
     if (!w) return;
     workers.delete(uid);
-    void w.kill().finally(() => usedIPs.delete(w.ip));
+    void w.kill().finally(() => {
+      if (w.ip !== "127.0.0.1") usedIPs.delete(w.ip);
+    });
   };
   const onPodGone = (pod: V1Pod): void => {
     const uid = pod.metadata?.uid ?? "";

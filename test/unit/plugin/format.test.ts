@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { usageSentence } from "../../../plugin/lib/base.js";
 import { explainKubeError, UserError } from "../../../plugin/lib/errors.js";
 import { eventColumns, eventRow, isWatcherEvent } from "../../../plugin/lib/events.js";
-import { formatList, formatTable, paint } from "../../../plugin/lib/output.js";
+import { columnWidths, formatList, formatTable, paint } from "../../../plugin/lib/output.js";
 import { buildStatus, nodeColumns } from "../../../plugin/lib/status.js";
 
 const savedEnv = { ...process.env };
@@ -41,6 +41,18 @@ describe("tables and lists", () => {
       true,
     );
     expect(wide.split("\n")).toEqual(["A        C", "x", "longer   z"]);
+  });
+
+  it("keeps a stream's later lines under the first header; colour takes no room", () => {
+    const cols = [
+      { header: "A", value: (r: { a: string }) => r.a },
+      { header: "B", value: () => "b" },
+    ];
+    const widths = columnWidths([{ a: "first-row" }], cols);
+    expect(widths).toEqual([9, 1]);
+    expect(formatTable([{ a: "x" }], cols, false, widths).split("\n")[1]).toBe("x           b");
+    const red = "\u001b[31mxy\u001b[39m";
+    expect(formatTable([{ a: red }], cols).split("\n")[1]).toBe(`${red}   b`);
   });
 
   it("wraps -o json/yaml in a kubectl List", () => {

@@ -327,7 +327,25 @@ describe("tui App", () => {
     expect(colored.frame()).toMatch(/\u001B\[/);
   });
 
-  it("fits the terminal: resize renders as many lines as there are rows", async () => {
+  it("follows the terminal's size when it is resized", async () => {
+    const ui = render(<App source={shop()} color={false} now={() => NOW} />);
+    const resize = (columns: number, rows: number) => {
+      Object.defineProperty(ui.stdout, "columns", { value: columns, configurable: true });
+      Object.defineProperty(ui.stdout, "rows", { value: rows, configurable: true });
+      ui.stdout.emit("resize");
+    };
+    resize(120, 40);
+    await tick(50);
+    expect(ui.lastFrame()!.split("\n").length).toBeGreaterThan(30);
+    resize(50, 14);
+    await tick(50);
+    const lines = ui.lastFrame()!.split("\n");
+    expect(lines.length).toBeLessThanOrEqual(14);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(50);
+    expect(ui.lastFrame()).toContain("api-7d9f-aaaaa");
+  });
+
+  it("fits a small terminal: as many lines as there are rows", async () => {
     const source = shop();
     const small = setup(source, { rows: 12, columns: 60 });
     await tick();

@@ -96,6 +96,7 @@ describe("S3 store", () => {
       fh,
       size: original.length,
       key,
+      md5: true,
       metadata: { namespace: "shop", pod: "api-1", signal: "11" },
     });
     await fh.close();

@@ -426,6 +426,17 @@ describe("POST /mutate", () => {
   });
 });
 
+it("answers 431 to oversized headers", async () => {
+  const res = await send(port, {
+    ca: ca.pem,
+    method: "GET",
+    path: "/healthz",
+    headers: { "x-big": "a".repeat(40 * 1024) },
+  });
+  expect(res.status).toBe(431);
+  expect((await send(port, { ca: ca.pem, method: "GET", path: "/healthz" })).status).toBe(200);
+});
+
 describe("health and metrics", () => {
   it("serves /healthz, and /readyz following readiness", async () => {
     expect((await send(port, { ca: ca.pem, method: "GET", path: "/healthz" })).status).toBe(200);
