@@ -143,6 +143,31 @@ describe("container runner (real processes, mount namespaces)", () => {
     expect(existsSync(target)).toBe(false);
   });
 
+  it("mounts sources that a shallower mount target hides (an emptyDir on /tmp over the rig's own dirs)", async () => {
+    // The rig's pod dirs live under /tmp; the watcher's manifest mounts an emptyDir at /tmp and a
+    // configMap deeper: the shallow mount goes first and must not hide the deeper mount's source.
+    const empty = join(dir, "empty-tmp");
+    const conf = join(dir, "conf");
+    mkdirSync(empty);
+    mkdirSync(conf);
+    writeFileSync(join(conf, "config.yaml"), "hidden-source-ok");
+    const target = `/rig-test-${randomBytes(4).toString("hex")}`;
+    const log = join(dir, "logs", "shadow.log");
+    const h = runContainer({
+      command: ["/bin/sh", "-c", `cat ${target}/etc/config.yaml; ls /tmp`],
+      env: { PATH },
+      mounts: [
+        { source: conf, target: `${target}/etc` },
+        { source: empty, target: "/tmp" },
+      ],
+      logFile: log,
+    });
+    expect((await h.exited).exitCode).toBe(0);
+    const out = readFileSync(log, "utf8");
+    expect(out).toContain("hidden-source-ok");
+    expect(out).not.toContain("rig-runner-");
+  });
+
   it("runs as runAsUser/runAsGroup after setting up the mounts as root", async () => {
     const vol = join(dir, "userdir");
     mkdirSync(vol);
