@@ -1,7 +1,7 @@
 // What every kubectl-coredog command shares: kubectl's flags, the cluster connection, and errors for people.
 import { Command, Flags, type Interfaces } from "@oclif/core";
 import { connect, type Cluster } from "./kube.js";
-import { explainKubeError, UserError } from "./errors.js";
+import { explainKubeError } from "./errors.js";
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)["baseFlags"] & T["flags"]

@@ -24,7 +24,7 @@ import { parseNodeState, type NodeState } from "../../src/nodestate.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
 import { mountedContainers } from "./listing.js";
-import { selectorMatches } from "./selector.js";
+import { labelSelectorMatches } from "../../src/labelselector.js";
 
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
 
@@ -263,7 +263,6 @@ function podChecks(input: DoctorInput, pod: V1Pod): Check[] {
   const checks: Check[] = [];
   const ns = input.podNamespace?.ok ? input.podNamespace.value : undefined;
   const decision = decide(pod, ns);
-  const podId = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
   if (!decision.inject) {
     const fixes: Record<string, string> = {
       "no-annotations":
@@ -337,7 +336,7 @@ function namespaceSelected(input: DoctorInput, ns: V1Namespace | undefined): boo
     ...(ns.metadata?.labels ?? {}),
   };
   return (input.webhookConfig.value.webhooks ?? []).some((h) =>
-    selectorMatches(h.namespaceSelector, labels),
+    labelSelectorMatches(h.namespaceSelector, labels),
   );
 }
 

@@ -19,6 +19,8 @@ import {
 } from "../lib/events.js";
 import type { Cluster } from "../lib/kube.js";
 import { countCores, isOptedIn, podRow, type CoreCount } from "../lib/listing.js";
+import { gatherForPod } from "../lib/diagnose.js";
+import { runChecks } from "../lib/doctor.js";
 import { prepareAction } from "./actions.js";
 import { podDetails } from "./details.js";
 import { reflect, type Listed, type ReflectorOptions } from "./reflector.js";
@@ -248,6 +250,9 @@ export function createClusterSource(cluster: Cluster, options: SourceOptions = {
     prepare(request) {
       return prepareAction(cluster, request, (ns, name) => pods.get(`${ns}/${name}`));
     },
+    async doctor(ns, name) {
+      return runChecks(await gatherForPod(cluster, name, ns));
+    },
     stop() {
       stopAll.abort();
       scoped.abort();
@@ -301,6 +306,8 @@ export function deferredSource(
     details: (key) => inner?.details(key),
     prepare: (request) =>
       inner ? inner.prepare(request) : Promise.reject(new Error("still connecting to the cluster")),
+    doctor: (ns, pod) =>
+      inner ? inner.doctor(ns, pod) : Promise.reject(new Error("still connecting to the cluster")),
     stop() {
       stopped = true;
       inner?.stop();

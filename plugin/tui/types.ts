@@ -97,11 +97,21 @@ export interface PreparedAction extends Plan {
   done?: string;
 }
 
+/** One of `kubectl coredog doctor`'s checks, as the details view shows it. */
+export interface DoctorCheck {
+  status: "pass" | "fail" | "warn" | "info";
+  title: string;
+  detail?: string;
+  fix?: string;
+}
+
 export interface TuiSource {
   getSnapshot(): TuiSnapshot;
   subscribe(listener: () => void): () => void;
   setNamespace(namespace: string | undefined): void;
   details(key: string): PodDetails | undefined;
   prepare(request: ActionRequest): Promise<PreparedAction>;
+  /** `kubectl coredog doctor POD`'s checks for one pod. */
+  doctor(namespace: string, pod: string): Promise<DoctorCheck[]>;
   stop(): void;
 }

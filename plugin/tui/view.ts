@@ -13,19 +13,22 @@ export interface ViewOptions {
   reverse: boolean;
 }
 
+// Kubernetes names are lowercase ASCII: plain comparison, several times faster than localeCompare.
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function compare(sort: SortKey, a: PodItem, b: PodItem): number {
-  const byName = a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod);
+  const byName = cmp(a.namespace, b.namespace) || cmp(a.pod, b.pod);
   switch (sort) {
     case "name":
       return byName;
     case "cores":
       return b.cores - a.cores || byName;
     case "last-core":
-      return (b.lastCore ?? "").localeCompare(a.lastCore ?? "") || byName;
+      return cmp(b.lastCore ?? "", a.lastCore ?? "") || byName;
     case "age":
-      return (b.created ?? "").localeCompare(a.created ?? "") || byName;
+      return cmp(b.created ?? "", a.created ?? "") || byName;
     case "node":
-      return a.node.localeCompare(b.node) || byName;
+      return cmp(a.node, b.node) || byName;
   }
 }
 

@@ -8,7 +8,15 @@ import { EMERGENCY_ACTIONS } from "../emergency-menu.js";
 import { coresLastHour, fit, SORTS, visibleRows, windowStart, type SortKey } from "../view.js";
 import type { ActionRequest, PreparedAction, TuiSource } from "../types.js";
 import { ConfirmView, EmergencyMenu, HelpView, NamespacePicker } from "./Dialogs.js";
-import { DetailsPane, EventsPane, Footer, StatusBar, watcherText, webhookText } from "./Panes.js";
+import {
+  DetailsPane,
+  EventsPane,
+  Footer,
+  StatusBar,
+  watcherText,
+  webhookText,
+  type DoctorState,
+} from "./Panes.js";
 import { PodTable } from "./PodTable.js";
 import { makeTheme } from "./theme.js";
 
@@ -74,6 +82,7 @@ export function App(props: AppProps) {
   const [showEvents, setShowEvents] = useState(true);
   const [selectedKey, setSelectedKey] = useState<string | undefined>();
   const [flash, setFlash] = useState<{ text: string; tone: Tone } | undefined>();
+  const [doctor, setDoctor] = useState<{ key: string; result: DoctorState } | undefined>();
   const lastIndex = useRef(0);
   const lastStart = useRef(0);
 
@@ -262,7 +271,18 @@ export function App(props: AppProps) {
         if (input === "S") return setReverse((r) => !r);
         if (key.tab) return setShowEvents((v) => !v);
         if (input === "!") return setMode({ type: "emergency", index: 0 });
-        if (key.return && current) return setMode({ type: "details", key: current.key });
+        if (key.return && current) {
+          const { key: podKey, namespace, pod } = current;
+          setMode({ type: "details", key: podKey });
+          // The doctor's checks for this pod (several reads): shown when they arrive.
+          setDoctor({ key: podKey, result: { state: "running" } });
+          source.doctor(namespace, pod).then(
+            (checks) => setDoctor({ key: podKey, result: { state: "done", checks } }),
+            (err: unknown) =>
+              setDoctor({ key: podKey, result: { state: "error", message: errorText(err) } }),
+          );
+          return;
+        }
         if (input === "e") return podAction("enable", current?.key);
         if (input === "d") return podAction("disable", current?.key);
         if (input === "r") return podAction("restart", current?.key);
@@ -316,6 +336,7 @@ export function App(props: AppProps) {
       main = (
         <DetailsPane
           details={source.details(mode.key)}
+          doctor={doctor?.key === mode.key ? doctor.result : undefined}
           height={mainHeight}
           width={width}
           now={now}
@@ -337,11 +358,13 @@ export function App(props: AppProps) {
           emptyText={
             snapshot.link === "connecting"
               ? "loading pods…"
-              : filter
-                ? `no pod matches "${filter}"`
-                : showAll
-                  ? "no pods"
-                  : "no opted-in pods (a: show all pods)"
+              : snapshot.link === "reconnecting" && snapshot.pods.length === 0
+                ? "waiting for the API server…"
+                : filter
+                  ? `no pod matches "${filter}"`
+                  : showAll
+                    ? "no pods"
+                    : "no opted-in pods (a: show all pods)"
           }
         />
       );

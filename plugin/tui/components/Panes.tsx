@@ -4,7 +4,7 @@ import { Box, Text } from "ink";
 import { toneOf } from "../../lib/events.js";
 import { age, type Tone } from "../../lib/output.js";
 import { fit } from "../view.js";
-import type { EventRow, PodDetails, TuiSnapshot } from "../types.js";
+import type { DoctorCheck, EventRow, PodDetails, TuiSnapshot } from "../types.js";
 import type { Theme } from "./theme.js";
 
 export function webhookText(s: TuiSnapshot["webhook"]): { text: string; tone: Tone } {
@@ -124,8 +124,50 @@ export const EventsPane = memo(function EventsPane(p: EventsPaneProps) {
   );
 });
 
+export type DoctorState =
+  | { state: "running" }
+  | { state: "done"; checks: DoctorCheck[] }
+  | { state: "error"; message: string };
+
+const MARK: Record<DoctorCheck["status"], string> = { pass: "✓", fail: "✗", warn: "!", info: "·" };
+const CHECK_TONE: Record<DoctorCheck["status"], Tone> = {
+  pass: "ok",
+  fail: "bad",
+  warn: "warn",
+  info: "dim",
+};
+
+function doctorLines(d: DoctorState | undefined): { text: string; tone?: Tone }[] {
+  if (!d) return [];
+  if (d.state === "running")
+    return [
+      { text: "Doctor", tone: "bold" },
+      { text: "  running the checks…", tone: "dim" },
+    ];
+  if (d.state === "error")
+    return [
+      { text: "Doctor", tone: "bold" },
+      { text: `  ${d.message}`, tone: "bad" },
+    ];
+  // Problems first: a short pane must still show what is wrong.
+  const order = { fail: 0, warn: 1, info: 2, pass: 3 } as const;
+  const checks = [...d.checks].sort((a, b) => order[a.status] - order[b.status]);
+  const failing = d.checks.filter((c) => c.status === "fail").length;
+  return [
+    { text: `Doctor (${failing ? `${failing} problem(s)` : "no problems"})`, tone: "bold" },
+    ...checks.flatMap((c) => [
+      {
+        text: `  ${MARK[c.status]} ${c.title}${c.detail ? `: ${c.detail}` : ""}`,
+        tone: CHECK_TONE[c.status],
+      },
+      ...(c.fix && c.status !== "pass" ? [{ text: `      fix: ${c.fix}` }] : []),
+    ]),
+  ];
+}
+
 export interface DetailsProps {
   details: PodDetails | undefined;
+  doctor?: DoctorState;
   height: number;
   width: number;
   now: number;
@@ -174,6 +216,7 @@ export const DetailsPane = memo(function DetailsPane(p: DetailsProps) {
           tone: toneOf(c.reason),
         }))
       : [{ text: "  none recorded", tone: "dim" as Tone }]),
+    ...doctorLines(p.doctor),
   ];
   return (
     <Box flexDirection="column" height={p.height}>

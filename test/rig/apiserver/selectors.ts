@@ -1,4 +1,5 @@
 // Label and field selectors with Kubernetes' syntax and errors.
+import { labelSelectorMatches } from "../../../src/labelselector.js";
 import { badRequest } from "./status.js";
 import type { KubeObject } from "./store.js";
 import type { ResourceInfo } from "./resources.js";
@@ -87,30 +88,7 @@ export function matchMetaSelector(
   sel: MetaLabelSelector | undefined | null,
   labels: Record<string, string> | undefined,
 ): boolean {
-  if (!sel) return true;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case "In":
-        if (!has || !vals.includes(l[e.key]!)) return false;
-        break;
-      case "NotIn":
-        if (has && vals.includes(l[e.key]!)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return labelSelectorMatches(sel, labels);
 }
 
 type FieldReq = { field: string; op: "=" | "!="; value: string };

@@ -1,4 +1,5 @@
 // Clients and small helpers shared by the rig's controllers (the rig's kube-controller-manager + kube-scheduler).
+import { labelSelectorMatches } from "../../../src/labelselector.js";
 import {
   AppsV1Api,
   BatchV1Api,
@@ -136,33 +137,15 @@ export function selectorMatches(
     | undefined,
   labels: Record<string, string> | undefined,
 ): boolean {
+  // Unlike a webhook's selector, a workload's empty selector selects nothing.
   if (!selector) return false;
-  const l = labels ?? {};
-  const ml = selector.matchLabels ?? {};
-  const me = selector.matchExpressions ?? [];
-  if (Object.keys(ml).length === 0 && me.length === 0) return false;
-  for (const [k, v] of Object.entries(ml)) if (l[k] !== v) return false;
-  for (const e of me) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const vals = e.values ?? [];
-    switch (e.operator) {
-      case "In":
-        if (!has || !vals.includes(l[e.key]!)) return false;
-        break;
-      case "NotIn":
-        if (has && vals.includes(l[e.key]!)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
+  if (
+    Object.keys(selector.matchLabels ?? {}).length === 0 &&
+    (selector.matchExpressions ?? []).length === 0
+  ) {
+    return false;
   }
-  return true;
+  return labelSelectorMatches(selector, labels);
 }
 
 /** A plain JSON copy of a (possibly typed, with Dates) object, so raw watch objects and typed list objects look alike. */
