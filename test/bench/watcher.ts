@@ -4,10 +4,9 @@
 // 2. with zstd on: 512 MiB compressed and stored;
 // 3. 500 cores of 256 KiB across 100 pod directories at once: all stored, time from the last completion to its upload.
 // s3rver runs as its own process so that neither side shares an event loop with it. Last line: the ratio.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import {
   createReadStream,
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -17,7 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { QUEUE_SIZE, partSizeFor } from "../../controller/watcher/store.js";
 import { coreBlock, writeCore } from "../unit/watcher/corefixture.js";
@@ -41,12 +40,16 @@ const QUIET = 0.5;
 
 const children: ChildProcess[] = [];
 let watcher: WatcherProc | undefined;
+let bundle: string | undefined;
+let nodeRoot: string | undefined;
 const root = mkdtempSync(join(tmpdir(), "coredog-bench-watcher-"));
 
 function cleanup() {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
   if (watcher && watcher.proc.exitCode === null) watcher.proc.kill("SIGKILL");
   rmSync(root, { recursive: true, force: true });
+  if (bundle) rmSync(bundle, { force: true });
+  if (nodeRoot) rmSync(nodeRoot, { recursive: true, force: true });
 }
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
@@ -99,6 +102,7 @@ async function main() {
   });
 
   const layout = makeLayout("coredog-bench-node-");
+  nodeRoot = layout.root;
   const staging = join(root, "staging");
   mkdirSync(staging);
   const big = join(staging, "core.bigapp.1.host.1764225000");
@@ -109,6 +113,9 @@ async function main() {
     `generated ${BIG} bytes in ${fmt(Date.now() - t)} (1 MiB blocks: 512 KiB random + 512 KiB zeros)`,
   );
 
+  // Both runs start from the same state: no dirty pages waiting for write-back (s3rver writes every byte twice,
+  // parts then the object), the previous 2 GiB object deleted, the source file in the page cache.
+  execFileSync("sync");
   // Baseline: lib-storage alone, same part size and queue as the watcher.
   t = performance.now();
   await new Upload({
@@ -124,7 +131,9 @@ async function main() {
   const bare = performance.now() - t;
   console.log(`bare lib-storage upload of ${BIG} bytes: ${fmt(bare)}`);
 
-  const bundle = await bundleWatcher();
+  await client.send(new DeleteObjectCommand({ Bucket: "cores", Key: "bare/core.big" }));
+  execFileSync("sync");
+  bundle = await bundleWatcher();
   watcher = startWatcherProc(
     layout,
     settingsYaml(s3, "cores", { quiet: String(QUIET), rescan: "30", parallel: "4" }),
@@ -147,7 +156,9 @@ async function main() {
       `(placed -> verified ${fmt(logTime(done) - placed)}, including the ${QUIET} s quiet time)`,
   );
   const rssBig = vmHWM(pid);
-  console.log(`watcher peak RSS (VmHWM) after the ${(BIG / GiB).toFixed(2)} GiB core: ${(rssBig / MiB).toFixed(1)} MiB`);
+  console.log(
+    `watcher peak RSS (VmHWM) after the ${(BIG / GiB).toFixed(2)} GiB core: ${(rssBig / MiB).toFixed(1)} MiB`,
+  );
 
   // zstd: switch the running watcher's settings (reload without restart).
   const zfile = join(staging, "core.zapp.2.host.1764225001");
@@ -227,9 +238,9 @@ async function main() {
   await watcher.stop();
   console.log(`watcher peak RSS (VmHWM) over the whole run: ${(rss / MiB).toFixed(1)} MiB`);
   console.log(`total bench time ${fmt(Date.now() - t0)}`);
-  if (existsSync(layout.root)) rmSync(layout.root, { recursive: true, force: true });
-  rmSync(bundle, { force: true });
-  console.log(`watcher ${(BIG / GiB).toFixed(2)} GiB: ${fmt(through)}  bare lib-storage: ${fmt(bare)}`);
+  console.log(
+    `watcher ${(BIG / GiB).toFixed(2)} GiB: ${fmt(through)}  bare lib-storage: ${fmt(bare)}`,
+  );
   console.log(`watcher/bare upload time ratio: ${(through / bare).toFixed(3)}`);
 }
 

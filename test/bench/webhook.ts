@@ -97,7 +97,10 @@ function spawnLogged(name: string, args: string[]): { child: ChildProcess; log: 
 }
 
 // The webhook, as the real program.
+// BENCH_WEBHOOK_NODE_OPTIONS: extra node flags for the webhook only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+const hookNodeFlags = (process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 const hook = spawnLogged("webhook", [
+  ...hookNodeFlags,
   "--import",
   "tsx",
   join(ROOT, "controller/webhook/cli.ts"),
@@ -240,8 +243,21 @@ const hookLog = readFileSync(hook.log, "utf8");
 console.log(
   `webhook logged ${(hookLog.match(/msg="inject core dump directory/g) ?? []).length} injections`,
 );
-hook.child.kill("SIGTERM");
-bare.child.kill("SIGTERM");
+// Graceful stop (a --cpu-prof profile is written at exit), SIGKILL after 5 s.
+await Promise.all(
+  [hook.child, bare.child].map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        if (c.exitCode !== null) return resolve();
+        const t = setTimeout(() => c.kill("SIGKILL"), 5_000);
+        c.once("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        c.kill("SIGTERM");
+      }),
+  ),
+);
 api.closeAllConnections();
 api.close();
 console.log(`webhook/bare throughput ratio: ${median(ratios).toFixed(3)}`);

@@ -360,3 +360,91 @@ describe("the TUI's data source against the rig", () => {
     }
   });
 });
+
+describe("the TUI's actions: the CLI's checks and plans on the rig", () => {
+  it("refuses what the webhook would skip, finds owners, plans disable/restart, says noop", async () => {
+    const { connect } = await import("../../plugin/lib/kube.js");
+    const { createClusterSource } = await import("../../plugin/tui/source.js");
+    const setup = await rig.kubectl(["apply", "-f", "-"], {
+      input: `
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: locked
+  labels: { pod-security.kubernetes.io/enforce: restricted }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: locked }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - { name: app, image: busybox, command: ["/bin/sh", "-c", "sleep 3600"] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: solo, namespace: shop }
+spec:
+  containers:
+    - { name: app, image: busybox, command: ["/bin/sh", "-c", "sleep 3600"] }
+`,
+    });
+    expect(setup.code, setup.stderr).toBe(0);
+    const [web] = await rig.waitForPods("locked", "app=web", 1);
+    const [api] = await rig.waitForPods("shop", "app=api", 2);
+    const source = createClusterSource(await connect({ kubeconfig: rig.kubeconfig }));
+    try {
+      const refused = await source.prepare({
+        kind: "enable",
+        namespace: "locked",
+        pod: web!.metadata!.name!,
+      });
+      expect(refused.title).toBe("enable deployments/web in locked");
+      expect(refused.refused).toMatch(/Pod Security|restricted/);
+
+      const solo = await source.prepare({ kind: "restart", namespace: "shop", pod: "solo" });
+      expect(solo.refused).toContain("pod/solo has no workload to roll");
+
+      const again = await source.prepare({
+        kind: "enable",
+        namespace: "shop",
+        pod: api!.metadata!.name!,
+      });
+      expect(again.noop).toBe("deployments/api is already enabled");
+
+      const restart = await source.prepare({
+        kind: "restart",
+        namespace: "shop",
+        pod: api!.metadata!.name!,
+      });
+      expect(restart.changes).toEqual([
+        "deployments/api: rolling restart (what kubectl rollout restart does)",
+      ]);
+
+      const disable = await source.prepare({
+        kind: "disable",
+        namespace: "shop",
+        pod: api!.metadata!.name!,
+      });
+      expect(disable.changes).toEqual(["- coredog.io/inject", "- coredog.io/path"]);
+      expect(disable.undo).toContain("kubectl coredog enable deployments/api -n shop");
+      await disable.apply();
+      const after = await rig.kubectl([
+        "get",
+        "deploy",
+        "api",
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.spec.template.metadata.annotations}",
+      ]);
+      expect(after.stdout).not.toContain("coredog.io/");
+    } finally {
+      source.stop();
+    }
+  });
+});

@@ -115,6 +115,7 @@ describe("watcher faults", () => {
       want.set(`core.app.${i}`, sha(readFileSync(join(l.dir, rel))));
     }
     let kills = 0;
+    let killedMidUpload = 0;
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 8 && coreFiles(l.dir).length > 0; round++) {
@@ -123,6 +124,9 @@ describe("watcher faults", () => {
       await sleep(150 + random() * 900);
       await w.stop("SIGKILL");
       kills++;
+      const started = w.lines.filter((x) => /upload started/.test(x)).length;
+      const done = w.lines.filter((x) => /upload done/.test(x)).length;
+      if (started > done) killedMidUpload++;
     }
     const last = start(l, yaml);
     const deadline = Date.now() + 60_000;
@@ -131,6 +135,10 @@ describe("watcher faults", () => {
     await sleep(1500); // let the last notices go out
     await last.stop();
     expect(kills).toBeGreaterThanOrEqual(3);
+    expect(
+      killedMidUpload,
+      "kills that landed while an upload was in flight",
+    ).toBeGreaterThanOrEqual(1);
 
     const stored = await objects("killed");
     const byFile = new Map<string, string>();

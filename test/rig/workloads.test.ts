@@ -1,6 +1,7 @@
 // The rig's workload controllers, driven and observed with the real kubectl: Deployment → ReplicaSet → Pods,
 // rollout restart, scale, delete (garbage collection), `get -w`, DaemonSet per node and pause, StatefulSet, Job.
 import type { ChildProcess } from "node:child_process";
+import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRig, type Rig } from "./index.js";
 
@@ -23,7 +24,7 @@ async function ok(args: string[], input?: string): Promise<string> {
 interface PodJson {
   metadata: {
     name: string;
-    deletionTimestamp?: string;
+    deletionTimestamp?: unknown;
     ownerReferences?: { kind: string; name: string }[];
   };
   spec: { nodeName?: string };
@@ -34,12 +35,12 @@ interface PodJson {
   };
 }
 
+/** Pods by label (read in-process: polling with a kubectl per look would only cost time). */
 async function pods(selector: string): Promise<PodJson[]> {
-  return (
-    JSON.parse(await ok(["get", "pods", "-n", NS, "-l", selector, "-o", "json"])) as {
-      items: PodJson[];
-    }
-  ).items;
+  const list = await rig.kc
+    .makeApiClient(CoreV1Api)
+    .listNamespacedPod({ namespace: NS, labelSelector: selector });
+  return list.items as unknown as PodJson[];
 }
 
 /** Waits until exactly n pods match, none terminating, all Running, and returns them. */
@@ -156,10 +157,20 @@ spec:
     const after = await runningPods("app=web", 3);
     for (const p of after) expect(before).not.toContain(p.metadata.name);
     const sets = JSON.parse(await ok(["get", "rs", "-n", NS, "-l", "app=web", "-o", "json"])) as {
-      items: { metadata: { annotations: Record<string, string> }; spec: { replicas: number } }[];
+      items: {
+        metadata: { name: string; annotations: Record<string, string> };
+        spec: { replicas: number };
+      }[];
     };
     expect(sets.items).toHaveLength(2);
     expect(sets.items.map((s) => s.spec.replicas).sort()).toEqual([0, 3]);
+    // maxSurge 1 / maxUnavailable 0: one new pod at a time, an old one goes once it is available.
+    const oldRs = sets.items.find((s) => s.spec.replicas === 0)!.metadata.name;
+    const newRs = sets.items.find((s) => s.spec.replicas === 3)!.metadata.name;
+    const described = await ok(["describe", "deployment", "web", "-n", NS]);
+    expect(described).toContain(`Scaled up replica set ${newRs} to 1`);
+    expect(described).toContain(`Scaled down replica set ${oldRs} to 2 from 3`);
+    expect(described).toContain(`Scaled down replica set ${oldRs} to 0 from 1`);
     expect(
       sets.items.map((s) => s.metadata.annotations["deployment.kubernetes.io/revision"]).sort(),
     ).toEqual(["1", "2"]);
@@ -186,6 +197,13 @@ spec:
         }),
       ]),
     );
+
+    // revisionHistoryLimit: 0 keeps no idle old ReplicaSet.
+    await ok(["patch", "deployment/web", "-n", NS, "-p", '{"spec":{"revisionHistoryLimit":0}}']);
+    await rig.waitFor("the old ReplicaSet to be cleaned up", async () => {
+      const names = await ok(["get", "rs", "-n", NS, "-l", "app=web", "-o", "name"]);
+      return names.trim().split("\n").length === 1;
+    });
   });
 
   it("kubectl scale changes the number of pods; a deleted pod is replaced", async () => {

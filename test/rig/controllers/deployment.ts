@@ -117,22 +117,26 @@ export function startDeploymentController(ctx: Context): WorkQueue {
         const minAvailable = replicas - maxUnavailable;
         const allPods = [...desired.values()].reduce((s, n) => s + n, 0);
         const newUnavailable = Math.max(0, desired.get(newRS)! - available(newRS));
-        let budget = allPods - minAvailable - newUnavailable;
-        for (const rs of olds) {
-          if (budget <= 0) break;
-          const spec = desired.get(rs)!;
-          const unhealthy = Math.max(0, spec - available(rs));
-          const down = Math.min(unhealthy, budget);
-          desired.set(rs, spec - down);
-          budget -= down;
-        }
-        let scaleDown = all.reduce((s, rs) => s + available(rs), 0) - minAvailable;
-        for (const rs of olds) {
-          if (scaleDown <= 0) break;
-          const spec = desired.get(rs)!;
-          const down = Math.min(spec, scaleDown);
-          desired.set(rs, spec - down);
-          scaleDown -= down;
+        // As Kubernetes: nothing goes while the spec counts leave no room (this also guards against ReplicaSet
+        // statuses that lag behind their spec).
+        const maxScaledDown = allPods - minAvailable - newUnavailable;
+        if (maxScaledDown > 0) {
+          let budget = maxScaledDown;
+          for (const rs of olds) {
+            if (budget <= 0) break;
+            const spec = desired.get(rs)!;
+            const down = Math.min(Math.max(0, spec - available(rs)), budget);
+            desired.set(rs, spec - down);
+            budget -= down;
+          }
+          let scaleDown = all.reduce((s, rs) => s + available(rs), 0) - minAvailable;
+          for (const rs of olds) {
+            if (scaleDown <= 0) break;
+            const spec = desired.get(rs)!;
+            const down = Math.min(spec, scaleDown);
+            desired.set(rs, spec - down);
+            scaleDown -= down;
+          }
         }
       }
       for (const [rs, n] of desired) {

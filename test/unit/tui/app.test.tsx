@@ -185,11 +185,17 @@ describe("tui App", () => {
     expect(source.namespaceCalls).toEqual(["shop", undefined]);
   });
 
-  it("shows the selected pod's details with Enter: annotations, decision, cores", async () => {
-    const { frame, press } = setup(shop());
+  it("shows the selected pod's details with Enter: annotations, decision, cores, doctor", async () => {
+    const source = shop();
+    const { frame, press, until } = setup(source, { rows: 40 });
     await tick();
     await press(KEYS.enter);
+    await until(/Doctor \(1 problem/);
+    expect(source.doctorCalls).toEqual(["shop/api-7d9f-aaaaa"]);
     const f = frame();
+    expect(f).toContain("✗ the node's core_pattern: core_pattern is |/usr/share/apport/apport");
+    expect(f).toContain("fix: set kernel.core_pattern=/corefile/core.%e.%p.%h.%t");
+    expect(f.indexOf("✗")).toBeLessThan(f.indexOf("✓"));
     expect(f).toContain("Pod shop/api-7d9f-aaaaa");
     expect(f).toContain("coredog.io/path: /corefile");
     expect(f).toContain("webhook decision: inject: /corefile in app");

@@ -1,6 +1,7 @@
 // A TuiSource made of plain data, for the component tests.
 import type {
   ActionRequest,
+  DoctorCheck,
   EventRow,
   PodDetails,
   PodItem,
@@ -119,6 +120,19 @@ export class FakeSource implements TuiSource {
         },
       ],
     };
+  }
+  doctorCalls: string[] = [];
+  async doctor(namespace: string, name: string): Promise<DoctorCheck[]> {
+    this.doctorCalls.push(`${namespace}/${name}`);
+    return [
+      { status: "pass", title: "annotations and the webhook's decision" },
+      {
+        status: "fail",
+        title: "the node's core_pattern",
+        detail: "core_pattern is |/usr/share/apport/apport",
+        fix: "set kernel.core_pattern=/corefile/core.%e.%p.%h.%t",
+      },
+    ];
   }
   async prepare(r: ActionRequest): Promise<PreparedAction> {
     this.requests.push(r);
