@@ -38,7 +38,8 @@ const entry = [
 ].join("\n");
 
 // Built beside and swapped in, so a CLI already running elsewhere never sees a half-written bundle.
-const outdir = path.join(root, "dist", "cli");
+// `node scripts/build-cli.mjs [DIST]`: DIST is where dist/ is being built (npm run build builds beside it).
+const outdir = path.join(path.resolve(root, process.argv[2] ?? "dist"), "cli");
 const next = `${outdir}.next`;
 rmSync(next, { recursive: true, force: true });
 // Two entries: index.js (the commands, for oclif's explicit discovery) and run.js (oclif itself, what

@@ -20,6 +20,13 @@ const SYSTEM_DIRS = new Set([
 /** Linux NAME_MAX: a longer component cannot be created, so the container would fail to start. */
 const NAME_MAX_BYTES = 255;
 
+const encoder = new TextEncoder();
+
+/** A UTF-16 unit is at most 3 UTF-8 bytes, so only long components need encoding (hot path). */
+function overNameMax(segment: string): boolean {
+  return segment.length * 3 > NAME_MAX_BYTES && encoder.encode(segment).length > NAME_MAX_BYTES;
+}
+
 /**
  * The absolute path with `.`, `..` and repeated or trailing slashes resolved lexically
  * (`..` at the root stays at the root, as the kernel does). Null for relative or empty paths.
@@ -68,8 +75,7 @@ export function unsafePathReason(p: string): string | null {
     const where = segments.length === 1 ? "system directory" : "under system directory";
     return notAllowed(p, `${resolves}${where} /${top}`);
   }
-  const encoder = new TextEncoder();
-  if (segments.some((s) => encoder.encode(s).length > NAME_MAX_BYTES)) {
+  if (segments.some(overNameMax)) {
     return notAllowed(p, `${resolves}a path component is longer than ${NAME_MAX_BYTES} bytes`);
   }
   return null;

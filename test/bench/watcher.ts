@@ -81,6 +81,12 @@ function logTime(line: string): number {
   return Date.parse(m![1]!);
 }
 
+/** user + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function vmHWM(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m![1]) * 1024;
@@ -118,6 +124,7 @@ async function main() {
   execFileSync("sync");
   // Baseline: lib-storage alone, same part size and queue as the watcher.
   t = performance.now();
+  const cpu0 = process.cpuUsage();
   await new Upload({
     client,
     queueSize: QUEUE_SIZE,
@@ -129,7 +136,10 @@ async function main() {
     },
   }).done();
   const bare = performance.now() - t;
-  console.log(`bare lib-storage upload of ${BIG} bytes: ${fmt(bare)}`);
+  const bareCpu = process.cpuUsage(cpu0);
+  console.log(
+    `bare lib-storage upload of ${BIG} bytes: ${fmt(bare)} (CPU ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(2)} s)`,
+  );
 
   await client.send(new DeleteObjectCommand({ Bucket: "cores", Key: "bare/core.big" }));
   execFileSync("sync");
@@ -145,15 +155,18 @@ async function main() {
   await watcher.waitFor(/initial scan/, 60_000);
   const pid = watcher.proc.pid!;
   mkdirSync(join(layout.dir, "bench/pod-big"), { recursive: true });
+  const wcpu0 = cpuSeconds(pid);
   const placed = Date.now();
   renameSync(big, join(layout.dir, "bench/pod-big/core.bigapp.1.host.1764225000"));
   const capture = await watcher.waitFor(/capture a file:.*core\.bigapp/, 60_000);
   const done = await watcher.waitFor(/upload done: .*core\.bigapp/, 300_000);
   await watcher.waitFor(/deleted local corefile: .*core\.bigapp/, 60_000);
   const through = logTime(done) - logTime(capture);
+  const watcherCpu = cpuSeconds(pid) - wcpu0;
   console.log(
     `watcher: ${BIG} bytes captured -> stored and verified: ${fmt(through)} ` +
-      `(placed -> verified ${fmt(logTime(done) - placed)}, including the ${QUIET} s quiet time)`,
+      `(placed -> verified ${fmt(logTime(done) - placed)}, including the ${QUIET} s quiet time; ` +
+      `CPU ${watcherCpu.toFixed(2)} s)`,
   );
   const rssBig = vmHWM(pid);
   console.log(

@@ -603,7 +603,7 @@ describe("emergency watcher, restart", () => {
     );
   });
 
-  it("restart rolls the webhook Deployment and the watcher DaemonSet; --dry-run does not", async () => {
+  it("restart rolls the webhook Deployment and the watcher DaemonSet (logs -f follows); --dry-run does not", async () => {
     const restartedAt = async () =>
       (
         await apps.readNamespacedDeployment({
@@ -617,16 +617,36 @@ describe("emergency watcher, restart", () => {
     r = await cd(["emergency", "restart", "webhook", "--yes"]);
     expect(r.code, r.stderr).toBe(0);
     expect(await restartedAt()).toBeTruthy();
-    r = await cd(["emergency", "restart", "watcher", "--yes"]);
-    expect(r.code, r.stderr).toBe(0);
-    const ds = await apps.readNamespacedDaemonSet({
-      name: "coredog-watcher",
-      namespace: "coredog-system",
-    });
-    expect(
-      ds.spec?.template?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"],
-    ).toBeTruthy();
-  });
+    // `logs -f` follows the watchers while the restart replaces them: the new pod joins the stream.
+    const before = new Set((await watcherPods()).map((p) => p.metadata!.name));
+    const follow = rig.spawnKubectl(["coredog", "logs", "-f"], { env: { NO_COLOR: "1" } });
+    let joined = "";
+    follow.stderr!.setEncoding("utf8").on("data", (d: string) => (joined += d));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      r = await cd(["emergency", "restart", "watcher", "--yes"]);
+      expect(r.code, r.stderr).toBe(0);
+      const ds = await apps.readNamespacedDaemonSet({
+        name: "coredog-watcher",
+        namespace: "coredog-system",
+      });
+      expect(
+        ds.spec?.template?.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"],
+      ).toBeTruthy();
+      const fresh = await rig.waitFor(
+        "a new watcher pod",
+        async () => (await watcherPods()).find((p) => !before.has(p.metadata!.name)),
+        60_000,
+      );
+      await rig.waitFor(
+        "logs -f to pick up the new watcher pod",
+        () => joined.includes(`+ ${fresh.metadata!.name} on node-1`),
+        60_000,
+      );
+    } finally {
+      follow.kill("SIGINT");
+    }
+  }, 120_000);
 });
 
 describe("emergency purge", () => {

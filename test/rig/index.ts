@@ -28,6 +28,9 @@ export interface RigOptions {
   coreDumps?: boolean;
   /** Labels for every node, or per node name. */
   nodeLabels?: Record<string, string> | ((name: string) => Record<string, string>);
+  /** RLIMIT_CORE the nodes' runtime gives container and `kubectl exec` processes (prlimit syntax, e.g.
+   *  "unlimited"), for every node or per node name; default: the test process's own limit. */
+  containerCoreLimit?: string | ((name: string) => string | undefined);
   /** Keep the rig dir after stop() (default: when RIG_KEEP is set). */
   keepDir?: boolean;
 }
@@ -168,6 +171,10 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
         const name = `node-${i + 1}`;
         const labels =
           typeof opts.nodeLabels === "function" ? opts.nodeLabels(name) : opts.nodeLabels;
+        const coreLimit =
+          typeof opts.containerCoreLimit === "function"
+            ? opts.containerCoreLimit(name)
+            : opts.containerCoreLimit;
         const node = await startNode({
           name,
           kubeconfigPath: api.kubeconfigPath,
@@ -176,6 +183,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
           checkoutDir: CHECKOUT,
           saToken: (ns, sa) => api.serviceAccountToken(ns, sa),
           ...(labels ? { labels } : {}),
+          ...(coreLimit ? { containerCoreLimit: coreLimit } : {}),
         });
         cleanups.push({ name: `node ${name}`, run: () => node.stop() });
         nodes[i] = node;

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { ServerResponse } from "node:http";
+import { ExecProxy, isExecPath } from "./exec.js";
 import { makePki } from "./pki.js";
 import { Authorizer, bootstrapClusterRoles, Tokens } from "./rbac.js";
 import { ApiHandler } from "./server.js";
@@ -94,10 +95,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     streams,
   });
 
+  const execProxy = new ExecProxy({ store, tokens, authorizer, kubeletToken: adminToken, log });
   const server = createServer(
-    { cert: pki.certPem, key: pki.keyPem, ca: pki.caPem },
+    {
+      cert: pki.certPem,
+      key: pki.keyPem,
+      ca: pki.caPem,
+      // Upgrades to pods/exec are proxied to the node; any other request takes the normal path.
+      shouldUpgradeCallback: (req) => isExecPath(req.url),
+    },
     handler.handle,
   );
+  server.on("upgrade", execProxy.handleUpgrade);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -194,6 +203,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       stopNsWatch();
       for (const r of streams) r.end();
       streams.clear();
+      execProxy.stop();
       await new Promise<void>((resolve) => {
         // Connections that become idle after close() would otherwise linger for keepAliveTimeout.
         const sweep = setInterval(() => server.closeAllConnections(), 20);

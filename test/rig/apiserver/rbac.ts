@@ -218,6 +218,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     ]),
     cr("admin", [
       { apiGroups: ALL_GROUPS, resources: [...COMMON, "secrets"], verbs: [...READ, ...WRITE] },
+      { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
       {
         apiGroups: ["rbac.authorization.k8s.io"],
         resources: ["roles", "rolebindings"],
@@ -226,6 +227,7 @@ export function bootstrapClusterRoles(): KubeObject[] {
     ]),
     cr("edit", [
       { apiGroups: ALL_GROUPS, resources: [...COMMON, "secrets"], verbs: [...READ, ...WRITE] },
+      { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
     ]),
     cr("view", [{ apiGroups: ALL_GROUPS, resources: COMMON, verbs: READ }]),
   ];

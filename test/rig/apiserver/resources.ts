@@ -46,6 +46,7 @@ export const RESOURCES: ResourceInfo[] = [
       { name: "log", kind: "Pod", verbs: ["get"] },
       { name: "binding", kind: "Binding", verbs: ["create"] },
       { name: "eviction", kind: "Eviction", verbs: ["create"] },
+      { name: "exec", kind: "PodExecOptions", verbs: ["create", "get"] },
     ],
   }),
   r("", "v1", "configmaps", "ConfigMap", true, { shortNames: ["cm"] }),

@@ -224,6 +224,10 @@ export class ApiHandler {
         kind: route.info.resource,
       });
     }
+    if (route.subresource === "exec") {
+      // Upgrade requests were taken by the exec proxy (exec.ts); this is a plain request.
+      throw badRequest("Upgrade request required");
+    }
     if (REVIEWS.includes(route.info)) {
       if (method !== "POST")
         throw new StatusError(

@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { onExitSync } from "./exithooks.js";
 import { Registry, withLockSync } from "./holds.js";
+import { startKubeletServer } from "./kubelet.js";
 import { PodWorker, type PodContext } from "./pod.js";
 import type { VolumeSources } from "./volumes.js";
 
@@ -40,6 +41,10 @@ export interface NodeOptions {
   /** Node heartbeat period (s); 0 disables it. Default 10. */
   heartbeatSeconds?: number;
   labels?: Record<string, string>;
+  /** RLIMIT_CORE the node's runtime gives container processes and `kubectl exec` processes alike, in prlimit
+   *  syntax ("unlimited", "0", "soft:hard"); default: the node process's own limit (containerd's unit sets
+   *  LimitCORE=infinity, so real nodes usually have "unlimited"). */
+  containerCoreLimit?: string;
   /** Diagnostics (default: stderr when RIG_DEBUG is set). */
   log?: (msg: string) => void;
 }
@@ -140,6 +145,19 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
     caPem: () => caPem,
   };
 
+  // --- the kubelet endpoint (exec), before the Node object that publishes its port ---
+  const workers = new Map<string, PodWorker>(); // by uid
+  const kubelet = await startKubeletServer({
+    token: fallbackToken,
+    log,
+    execTarget(namespace, name, uid, container) {
+      const w = [...workers.values()].find(
+        (x) => x.ns === namespace && x.name === name && (!uid || x.uid === uid),
+      );
+      return w?.execTarget(container);
+    },
+  });
+
   // --- the Node object ---
   const conditions = (now: Date): V1NodeCondition[] => [
     ...(
@@ -175,7 +193,8 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
       { type: "InternalIP", address: "127.0.0.1" },
       { type: "Hostname", address: opts.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    // The API server proxies exec to this port at the InternalIP, as to a kubelet's 10250.
+    daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
     nodeInfo: {
       machineID: opts.name,
       systemUUID: opts.name,
@@ -212,6 +231,7 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
     if (errCode(err) !== 409) {
       subnet.release();
       unhook();
+      await kubelet.stop();
       throw err;
     }
     const existing = await core.readNode({ name: opts.name });
@@ -238,7 +258,6 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
   heartbeat?.unref();
 
   // --- pods ---
-  const workers = new Map<string, PodWorker>(); // by uid
   const usedIPs = new Set<string>();
   let nextHost = 2;
   const allocIP = (): string => {
@@ -318,6 +337,7 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
       apiHost,
       apiPort,
       sources,
+      ...(opts.containerCoreLimit ? { coreLimit: opts.containerCoreLimit } : {}),
       log,
       event,
     };
@@ -392,6 +412,7 @@ export async function startNode(opts: NodeOptions): Promise<RigNode> {
       if (heartbeat) clearInterval(heartbeat);
       if (relistTimer) clearTimeout(relistTimer);
       abortWatch?.abort();
+      await kubelet.stop();
       await Promise.all([...workers.values()].map((w) => w.kill()));
       workers.clear();
       rmSync(join(nodeDir, "pods"), { recursive: true, force: true });

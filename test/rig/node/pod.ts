@@ -14,6 +14,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError, containerArgv, containerEnv, type EnvBase } from "./env.js";
+import type { ExecTarget } from "./exec.js";
 import { runProbe } from "./probes.js";
 import { runContainer, type ContainerExit, type ContainerHandle } from "./runner.js";
 import { MountError, PodVolumes, SA_MOUNT_PATH, type VolumeSources } from "./volumes.js";
@@ -35,6 +36,8 @@ export interface PodContext {
   apiHost: string;
   apiPort: string;
   sources: VolumeSources;
+  /** RLIMIT_CORE the runtime gives every container process, exec'd ones included (prlimit syntax; default: the node's). */
+  coreLimit?: string;
   log: (msg: string) => void;
   event: (pod: V1Pod, type: "Normal" | "Warning", reason: string, message: string) => void;
 }
@@ -64,6 +67,8 @@ interface Ctr {
   started: boolean;
   containerID: string;
   handle?: ContainerHandle;
+  /** How the running process was started (env, user), for exec. */
+  exec?: { env: Record<string, string>; user?: { uid: number; gid: number } };
   probeTimers: NodeJS.Timeout[];
   /** Set while the node kills it on purpose (liveness failure, deletion). */
   stopping?: boolean;
@@ -246,6 +251,7 @@ export class PodWorker {
     };
     let handle: ContainerHandle;
     let env: Record<string, string>;
+    let user: { uid: number; gid: number } | undefined;
     try {
       this.pod = {
         ...this.pod,
@@ -277,13 +283,15 @@ export class PodWorker {
         mkdirSync(dirname(logFile), { recursive: true });
         writeFileSync(logFile, "");
       }
+      user = this.runAs(c.spec);
       handle = runContainer({
         command: argv,
         env,
         workingDir: c.spec.workingDir,
         mounts,
         logFile,
-        user: this.runAs(c.spec),
+        user,
+        ...(this.ctx.coreLimit ? { coreLimit: this.ctx.coreLimit } : {}),
       });
     } catch (err) {
       const reason =
@@ -303,6 +311,7 @@ export class PodWorker {
       return undefined;
     }
     c.handle = handle;
+    c.exec = { env, ...(user ? { user } : {}) };
     c.containerID = `containerd://${randomBytes(32).toString("hex")}`;
     c.state = { kind: "running", startedAt: handle.startedAt };
     c.started = !c.spec.startupProbe;
@@ -316,6 +325,7 @@ export class PodWorker {
     for (const t of c.probeTimers) clearTimeout(t);
     c.probeTimers = [];
     c.handle = undefined;
+    c.exec = undefined;
     c.ready = false;
     c.state = { kind: "terminated", exit, startedAt: handle.startedAt };
     this.updatePhase();
@@ -623,6 +633,21 @@ export class PodWorker {
   /** For tests and the node: a container's host PID while it runs. */
   pidOf(container: string): number | undefined {
     return this.ctrs.get(container)?.handle?.pid;
+  }
+
+  /** What `kubectl exec` needs to run a command in a container, while it runs (else undefined). */
+  execTarget(container: string): ExecTarget | undefined {
+    const c = this.ctrs.get(container);
+    const h = c?.handle;
+    if (!c || !h || !c.exec || h.exit() || this.cleaned) return undefined;
+    return {
+      pid: h.pid,
+      env: c.exec.env,
+      ...(c.spec.workingDir ? { workingDir: c.spec.workingDir } : {}),
+      ...(c.exec.user ? { user: c.exec.user } : {}),
+      ...(h.cgroupPath ? { cgroupPath: h.cgroupPath } : {}),
+      ...(this.ctx.coreLimit ? { coreLimit: this.ctx.coreLimit } : {}),
+    };
   }
 }
 

@@ -28,6 +28,8 @@ export interface ContainerSpec {
   logFile: string;
   /** runAsUser/runAsGroup (default: root). */
   user?: { uid: number; gid: number };
+  /** RLIMIT_CORE the runtime gives the container's process, in prlimit syntax (default: the node's own). */
+  coreLimit?: string;
 }
 
 export interface ContainerExit {
@@ -40,6 +42,8 @@ export interface ContainerExit {
 
 export interface ContainerHandle {
   pid: number;
+  /** The container's cgroup v2 dir, when cgroups are usable. */
+  cgroupPath?: string;
   startedAt: Date;
   exited: Promise<ContainerExit>;
   /** The exit once it happened, else undefined. */
@@ -126,6 +130,7 @@ export function runContainer(spec: ContainerSpec): ContainerHandle {
       "--pdeathsig",
       "KILL",
       "--",
+      ...(spec.coreLimit ? ["/usr/bin/prlimit", `--core=${spec.coreLimit}`, "--"] : []),
       "/usr/bin/unshare",
       "--mount",
       "--propagation",
@@ -194,6 +199,7 @@ export function runContainer(spec: ContainerSpec): ContainerHandle {
 
   const handle: ContainerHandle = {
     pid: pid ?? -1,
+    ...(cgroup ? { cgroupPath: cgroup.path } : {}),
     startedAt,
     exited,
     exit: () => exitInfo,
