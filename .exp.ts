@@ -38,7 +38,9 @@ for (const v of variants) servers.push(await start(v));
 const cpu = (pid: number, all = false) => { const s = readFileSync(all ? `/proc/${pid}/stat` : `/proc/${pid}/task/${pid}/stat`, "utf8"); const f = s.slice(s.lastIndexOf(")") + 2).split(" "); return (Number(f[11]) + Number(f[12])) * 10; };
 const SECONDS = Number(process.env.EXP_SECONDS ?? 3), ROUNDS = Number(process.env.EXP_ROUNDS ?? 3);
 const res: Record<string, { rps: number[]; cpu: number[]; pcpu: number[]; p99: number[] }> = {};
+let perf: ChildProcess | undefined;
 for (let r = -1; r < ROUNDS; r++) {
+  if (r === 0 && process.env.EXP_PERF) perf = spawn("perf", ["record", "-F", "2999", "-g", "-o", "/tmp/perf.data", "-p", String(servers[0]!.c.pid)], { stdio: "ignore" });
   const order = r % 2 === 0 ? servers : [...servers].reverse();
   for (const s of order) {
     const c0 = cpu(s.c.pid!), p0 = cpu(s.c.pid!, true);
@@ -50,7 +52,8 @@ for (let r = -1; r < ROUNDS; r++) {
     if (out.non2xx || out.errors) console.log(s.name, "errors", out.non2xx, out.errors);
   }
 }
+if (perf) { perf.kill("SIGINT"); await new Promise((r) => perf!.once("exit", r)); }
 const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 for (const [k, v] of Object.entries(res)) console.log(`${k.padEnd(14)} rps ${med(v.rps).toFixed(0).padStart(6)}  main ${med(v.cpu).toFixed(1).padStart(5)} µs  proc ${med(v.pcpu).toFixed(1).padStart(5)} µs  p99 ${med(v.p99)}   [main ${v.cpu.map((x) => x.toFixed(0)).join(" ")}]`);
-kids.forEach((k) => k.kill("SIGKILL"));
+await Promise.all(kids.map((k) => new Promise((r) => { k.once("exit", r); k.kill("SIGTERM"); setTimeout(() => k.kill("SIGKILL"), 5000); })));
 process.exit(0);

@@ -133,9 +133,10 @@ function errorMessage(err: unknown): string {
 
 /**
  * Answers one /mutate body. Never throws: bad input gets 400 (or an allowing review when the
- * uid is still recoverable), our own failures an allowing review with a warning.
+ * uid is still recoverable), our own failures an allowing review with a warning. Synchronous
+ * (no promise, no microtask) unless the namespace must be fetched; such a promise never rejects.
  */
-export async function review(text: string, namespaces: NamespaceLookup): Promise<Outcome> {
+export function review(text: string, namespaces: NamespaceLookup): Outcome | Promise<Outcome> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -195,78 +196,109 @@ export async function review(text: string, namespaces: NamespaceLookup): Promise
 
   const pod = object as V1Pod;
   const requestNs = typeof request.namespace === "string" ? request.namespace : "";
-  let name = "";
+  const ctx: Context = { version, uid, dryRun, name: "" };
   try {
-    name = describePod(pod, requestNs);
+    ctx.name = describePod(pod, requestNs);
     const nsName =
       requestNs || (typeof pod.metadata?.namespace === "string" ? pod.metadata.namespace : "");
-    let ns = namespaces.cached(nsName);
-    let decision: Decision = decide(pod, ns);
-    if (decision.inject && ns === undefined) {
-      // Pod Security not checked yet: the cache does not know the namespace.
-      try {
-        ns = await namespaces.fetch(nsName);
-      } catch (err) {
-        // Injecting into an enforcing namespace makes the API server reject the pod; skipping
-        // only costs this pod its core dumps. Never block a pod: skip, say so, alert.
-        const reason = `pod security of namespace ${nsName} could not be checked (${errorMessage(err)}); not injecting, so that the pod cannot be rejected for a hostPath volume`;
-        return {
-          status: 200,
-          body: reviewBody(version, uid, undefined, [warningText(`skip injection: ${reason}`)]),
-          result: "skip",
-          code: "pod-security-unknown",
-          reason,
-          pod: name,
-          uid,
-          dryRun,
-          internalError: new Error(`namespace lookup failed: ${errorMessage(err)}`),
-        };
-      }
-      if (ns !== undefined) decision = decide(pod, ns);
-    }
-    if (!decision.inject) {
-      const warnings = WARN_CODES.has(decision.code)
-        ? [warningText(`skip injection: ${decision.reason}`)]
-        : undefined;
-      return {
-        status: 200,
-        body: reviewBody(version, uid, undefined, warnings),
-        result: "skip",
-        code: decision.code,
-        reason: decision.reason,
-        pod: name,
-        uid,
-        dryRun,
-      };
-    }
-    const ops = injectionPatch(pod, decision);
-    const patch = ops.length > 0 ? Buffer.from(JSON.stringify(ops)).toString("base64") : undefined;
-    return {
-      status: 200,
-      body: reviewBody(version, uid, patch, undefined),
-      result: "inject",
-      code: "inject",
-      pod: name,
-      path: decision.path,
-      containers: decision.containers,
-      initContainers: decision.initContainers,
-      patchOps: ops.length,
-      uid,
-      dryRun,
-    };
+    const ns = namespaces.cached(nsName);
+    const decision = decide(pod, ns);
+    // Pod Security not checked yet: the cache does not know the namespace.
+    if (decision.inject && ns === undefined) return afterLookup(pod, nsName, namespaces, ctx);
+    return answer(pod, decision, ctx);
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
+    return internalError(err, ctx);
+  }
+}
+
+interface Context {
+  version: AdmissionVersion;
+  uid: string;
+  dryRun: boolean;
+  /** describePod's text, "" until known. */
+  name: string;
+}
+
+async function afterLookup(
+  pod: V1Pod,
+  nsName: string,
+  namespaces: NamespaceLookup,
+  ctx: Context,
+): Promise<Outcome> {
+  const { version, uid, dryRun } = ctx;
+  let ns: V1Namespace | undefined;
+  try {
+    ns = await namespaces.fetch(nsName);
+  } catch (err) {
+    // Injecting into an enforcing namespace makes the API server reject the pod; skipping
+    // only costs this pod its core dumps. Never block a pod: skip, say so, alert.
+    const reason = `pod security of namespace ${nsName} could not be checked (${errorMessage(err)}); not injecting, so that the pod cannot be rejected for a hostPath volume`;
     return {
       status: 200,
-      body: reviewBody(version, uid, undefined, [
-        warningText(`internal error, pod admitted without the core dump directory: ${e.message}`),
-      ]),
-      result: "allow",
-      code: "internal-error",
-      pod: name || undefined,
+      body: reviewBody(version, uid, undefined, [warningText(`skip injection: ${reason}`)]),
+      result: "skip",
+      code: "pod-security-unknown",
+      reason,
+      pod: ctx.name,
       uid,
       dryRun,
-      internalError: e,
+      internalError: new Error(`namespace lookup failed: ${errorMessage(err)}`),
     };
   }
+  try {
+    // Unknown to the API server too: nothing enforces Pod Security there (yet).
+    return answer(pod, decide(pod, ns), ctx);
+  } catch (err) {
+    return internalError(err, ctx);
+  }
+}
+
+function answer(pod: V1Pod, decision: Decision, ctx: Context): Outcome {
+  const { version, uid, dryRun, name } = ctx;
+  if (!decision.inject) {
+    const warnings = WARN_CODES.has(decision.code)
+      ? [warningText(`skip injection: ${decision.reason}`)]
+      : undefined;
+    return {
+      status: 200,
+      body: reviewBody(version, uid, undefined, warnings),
+      result: "skip",
+      code: decision.code,
+      reason: decision.reason,
+      pod: name,
+      uid,
+      dryRun,
+    };
+  }
+  const ops = injectionPatch(pod, decision);
+  const patch = ops.length > 0 ? Buffer.from(JSON.stringify(ops)).toString("base64") : undefined;
+  return {
+    status: 200,
+    body: reviewBody(version, uid, patch, undefined),
+    result: "inject",
+    code: "inject",
+    pod: name,
+    path: decision.path,
+    containers: decision.containers,
+    initContainers: decision.initContainers,
+    patchOps: ops.length,
+    uid,
+    dryRun,
+  };
+}
+
+function internalError(err: unknown, ctx: Context): Outcome {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return {
+    status: 200,
+    body: reviewBody(ctx.version, ctx.uid, undefined, [
+      warningText(`internal error, pod admitted without the core dump directory: ${e.message}`),
+    ]),
+    result: "allow",
+    code: "internal-error",
+    pod: ctx.name || undefined,
+    uid: ctx.uid,
+    dryRun: ctx.dryRun,
+    internalError: e,
+  };
 }

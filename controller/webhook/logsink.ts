@@ -1,7 +1,6 @@
-// Log lines off the hot path. Lines are collected and handed over once per event-loop turn: to a
-// writer thread that formats and writes them (the program), or to a function (tests).
+// Log lines off the hot path. Formatted lines are collected and handed over in batches: to a
+// writer thread that writes them to stdout (the program), or to a function (tests).
 import { Worker } from "node:worker_threads";
-import type { LogFormat } from "../log.js";
 
 export interface LogSink {
   write(line: string): void;
@@ -53,14 +52,12 @@ export function createLogSink(out: (chunk: string) => void): LogSink {
 }
 
 /**
- * Batches pino's JSON lines to a writer thread that formats them as `format` and writes stdout.
- * Use with createLogger({ format: "json" }); the thread does the logfmt conversion.
+ * Batches formatted lines to a writer thread that writes them to stdout, so that a slow reader of
+ * stdout (a full pipe) never blocks the event loop.
  */
-export function createThreadLogSink(format: LogFormat): LogSink {
+export function createThreadLogSink(): LogSink {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const worker = new Worker(new URL(`./logworker${ext}`, import.meta.url), {
-    workerData: { format },
-  });
+  const worker = new Worker(new URL(`./logworker${ext}`, import.meta.url));
   worker.unref();
   let seq = 0;
   const waiting = new Map<number, () => void>();

@@ -1,10 +1,7 @@
-// The log writer thread: takes batches of pino's JSON lines, formats them (logfmt or JSON as
-// given) and writes them to stdout, so neither formatting nor the write is on the request path.
+// The log writer thread: takes batches of formatted lines and writes them to stdout, so that the
+// write (which blocks when stdout is a full pipe) is not on the request path.
 import { writeSync } from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
-import { formatLogfmt } from "../../src/logfmt.js";
-
-const { format } = workerData as { format: "logfmt" | "json" };
+import { parentPort } from "node:worker_threads";
 
 function writeAll(text: string): void {
   const buf = Buffer.from(text);
@@ -20,20 +17,6 @@ function writeAll(text: string): void {
 }
 
 parentPort!.on("message", (msg: { lines?: string; flush?: number }) => {
-  if (msg.lines !== undefined) {
-    if (format === "json") writeAll(msg.lines);
-    else {
-      let out = "";
-      for (const line of msg.lines.split("\n")) {
-        if (line === "") continue;
-        try {
-          out += `${formatLogfmt(JSON.parse(line) as Record<string, unknown>)}\n`;
-        } catch {
-          out += `${line}\n`;
-        }
-      }
-      writeAll(out);
-    }
-  }
+  if (msg.lines !== undefined) writeAll(msg.lines);
   if (msg.flush !== undefined) parentPort!.postMessage({ flushed: msg.flush });
 });

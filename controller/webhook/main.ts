@@ -6,6 +6,7 @@ import { sendNotice } from "../notify/send.js";
 import type { NoticeChannel } from "../notify/payloads.js";
 import { parseWebhookArgs, WEBHOOK_USAGE, type WebhookArgs } from "./args.js";
 import { loadCertPair, watchCertificates } from "./certs.js";
+import { createLineLog } from "./lines.js";
 import { createThreadLogSink } from "./logsink.js";
 import { createMetrics } from "./metrics.js";
 import { createNamespaceCache, type NamespaceCache } from "./namespaces.js";
@@ -49,12 +50,12 @@ export async function startWebhook(
   args: WebhookArgs,
   deps: WebhookDeps = {},
 ): Promise<RunningWebhook> {
-  // The program: pino writes JSON lines, a writer thread formats (logfmt) and writes them.
-  // Tests (deps.write): formatted in-process, delivered in order.
-  const sink = deps.write ? undefined : createThreadLogSink(args.logFormat);
-  const log = deps.write
-    ? createLogger({ format: args.logFormat, level: args.logLevel, write: deps.write })
-    : createLogger({ format: "json", level: args.logLevel, write: sink!.write });
+  // The program: lines are formatted here (the per-request ones without pino's JSON round trip,
+  // see lines.ts) and a writer thread writes them. Tests (deps.write): delivered in order.
+  const sink = deps.write ? undefined : createThreadLogSink();
+  const write = deps.write ?? sink!.write;
+  const log = createLogger({ format: args.logFormat, level: args.logLevel, write });
+  const lines = createLineLog(log, args.logFormat, write);
   const flush = async () => sink?.flush();
   const closeLog = async () => sink?.close();
   const cleanups: (() => unknown)[] = [];
@@ -94,6 +95,7 @@ export async function startWebhook(
 
     const web = createWebhookServer(pair, {
       log,
+      lines,
       metrics,
       namespaces: ns,
       notReady: () => (ns.synced() ? [] : ["namespace cache not synced"]),

@@ -1,5 +1,6 @@
-// Prometheus metrics of the webhook, on their own registry. Label children are cached so the
-// hot path does no label hashing.
+// Prometheus metrics of the webhook, on their own registry. The per-request counters only add to
+// plain numbers; prom-client gets them when it collects (at each scrape), so the hot path does
+// no label hashing nor validation, and a scrape still sees every request answered before it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface WebhookMetrics {
@@ -10,21 +11,58 @@ export interface WebhookMetrics {
   certReload(ok: boolean): void;
 }
 
+/** One label set of a counter: its prom-client child and what it has not been given yet. */
+interface Slot {
+  child: { inc(value?: number): void };
+  pending: number;
+}
+
+function slot<K>(
+  slots: Map<string, Map<K, Slot>>,
+  a: string,
+  b: K,
+  child: () => Slot["child"],
+): Slot {
+  let inner = slots.get(a);
+  if (inner === undefined) slots.set(a, (inner = new Map()));
+  let s = inner.get(b);
+  if (s === undefined) {
+    s = { child: child(), pending: 0 };
+    inner.set(b, s);
+  }
+  return s;
+}
+
+function flush(slots: Map<string, Map<unknown, Slot>>): void {
+  for (const inner of slots.values()) {
+    for (const s of inner.values()) {
+      if (s.pending > 0) {
+        s.child.inc(s.pending);
+        s.pending = 0;
+      }
+    }
+  }
+}
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true)
     collectDefaultMetrics({ register: registry, prefix: "coredog_webhook_" });
+  const requestSlots = new Map<string, Map<number, Slot>>();
+  const decisionSlots = new Map<string, Map<string, Slot>>();
   const requests = new Counter({
     name: "coredog_webhook_requests_total",
     help: "HTTP requests answered, by path and status code",
     labelNames: ["path", "code"] as const,
     registers: [registry],
+    collect: () => flush(requestSlots),
   });
   const decisions = new Counter({
     name: "coredog_webhook_decisions_total",
     help: "Admission decisions, by result (inject, skip, allow = not a pod creation) and reason code",
     labelNames: ["result", "reason"] as const,
     registers: [registry],
+    collect: () => flush(decisionSlots),
   });
   const errors = new Counter({
     name: "coredog_webhook_errors_total",
@@ -50,22 +88,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): WebhookM
     registers: [registry],
   }).set(1);
 
-  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
-  const decisionChildren = new Map<string, ReturnType<typeof decisions.labels>>();
+  const mutateLatency = latency.labels();
   return {
     registry,
     request(path, code, seconds) {
-      const k = `${path} ${code}`;
-      let c = requestChildren.get(k);
-      if (!c) requestChildren.set(k, (c = requests.labels(path, String(code))));
-      c.inc();
-      if (path === "/mutate") latency.observe(seconds);
+      slot(requestSlots, path, code, () => requests.labels(path, String(code))).pending++;
+      if (path === "/mutate") mutateLatency.observe(seconds);
     },
     decision(result, reason) {
-      const k = `${result} ${reason}`;
-      let c = decisionChildren.get(k);
-      if (!c) decisionChildren.set(k, (c = decisions.labels(result, reason)));
-      c.inc();
+      slot(decisionSlots, result, reason, () => decisions.labels(result, reason)).pending++;
     },
     error(kind) {
       errors.labels(kind).inc();

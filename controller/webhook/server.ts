@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { MUTATE_PATH } from "../../src/names.js";
 import type { Logger } from "../log.js";
 import { review, statusBody, type NamespaceLookup, type Outcome } from "./admission.js";
+import { pinoLineLog, type LineLog } from "./lines.js";
 import type { WebhookMetrics } from "./metrics.js";
 
 /** kube-apiserver refuses request bodies over 3 MiB, so no real AdmissionReview is larger. */
@@ -14,6 +15,8 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 export interface WebhookServerOptions {
   log: Logger;
+  /** The per-decision lines (default: through `log`); see lines.ts. */
+  lines?: LineLog;
   metrics: WebhookMetrics;
   namespaces: NamespaceLookup;
   /** Readiness: empty when ready, else what is missing. */
@@ -54,6 +57,7 @@ export function createWebhookServer(
   opts: WebhookServerOptions,
 ): WebhookServer {
   const { log, metrics, namespaces } = opts;
+  const line = opts.lines ?? pinoLineLog(log);
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   let closing = false;
   let inFlight = 0;
@@ -211,21 +215,29 @@ export function createWebhookServer(
         chunks.length === 1
           ? chunks[0]!.toString("utf8")
           : Buffer.concat(chunks, size).toString("utf8");
-      review(text, namespaces).then(
-        (outcome) => {
-          if (res.destroyed) return;
-          send(res, MUTATE_PATH, outcome.status, outcome.body, started);
-          record(outcome);
-        },
-        (err: Error) => {
-          // review() never rejects; this is a last resort that still lets nothing crash.
-          log.error({ error: err.message }, "internal error in admission review");
-          metrics.error("internal");
-          if (!res.headersSent)
-            send(res, MUTATE_PATH, 500, statusBody(500, "internal error"), started);
-        },
-      );
+      let outcome: Outcome | Promise<Outcome>;
+      try {
+        // Usually synchronous: answered in this turn, without a promise (see review()).
+        outcome = review(text, namespaces);
+        if (!(outcome instanceof Promise)) return answer(res, started, outcome);
+      } catch (err) {
+        return fail(res, started, err as Error);
+      }
+      outcome.then((o) => answer(res, started, o)).catch((err: Error) => fail(res, started, err));
     });
+  }
+
+  function answer(res: ServerResponse, started: number, outcome: Outcome): void {
+    if (res.destroyed) return;
+    send(res, MUTATE_PATH, outcome.status, outcome.body, started);
+    record(outcome);
+  }
+
+  /** review() never throws nor rejects; this is a last resort that still lets nothing crash. */
+  function fail(res: ServerResponse, started: number, err: Error): void {
+    log.error({ error: err.message }, "internal error in admission review");
+    metrics.error("internal");
+    if (!res.headersSent) send(res, MUTATE_PATH, 500, statusBody(500, "internal error"), started);
   }
 
   function record(o: Outcome): void {
@@ -248,12 +260,14 @@ export function createWebhookServer(
     }
     const dry = o.dryRun ? true : undefined;
     if (o.result === "skip") {
-      log.info(
+      line(
+        "info",
         { pod: o.pod, code: o.code, reason: o.reason, dryRun: dry },
         `skip injection: ${o.reason}`,
       );
     } else if (o.result === "inject") {
-      log.info(
+      line(
+        "info",
         {
           pod: o.pod,
           path: o.path,
@@ -265,7 +279,7 @@ export function createWebhookServer(
         `inject core dump directory at ${o.path} into ${o.pod}`,
       );
     } else if (o.result === "allow") {
-      log.debug({ uid: o.uid, code: o.code }, "admission request allowed unchanged");
+      line("debug", { uid: o.uid, code: o.code }, "admission request allowed unchanged");
     }
   }
 

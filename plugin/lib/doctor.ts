@@ -448,7 +448,7 @@ function nodeChecks(input: DoctorInput, pod: V1Pod, path: string | undefined): C
     status: "info",
     title: "ulimit -c in the container",
     detail: "not visible through the API",
-    fix: `kubectl exec ${pod.metadata?.name} -n ${pod.metadata?.namespace} -- sh -c 'ulimit -c' should print unlimited; else add ulimit -c unlimited to the start script`,
+    fix: `kubectl exec ${pod.metadata?.name} -n ${pod.metadata?.namespace} -- grep 'core file' /proc/1/limits shows the main process's limit (kubectl exec ... -- sh -c 'ulimit -c' shows the runtime's default); it must not be 0: add ulimit -c unlimited to the start script`,
   });
   checks.push({
     problem: 3,

@@ -1,7 +1,16 @@
 // The emergency menu's entries: the same actions as `kubectl coredog emergency`, with their undo.
 import type { EmergencyAction } from "./types.js";
 
-export const EMERGENCY_ACTIONS: { action: EmergencyAction; label: string; undo?: string }[] = [
+export interface EmergencyEntry {
+  /** "purge" is a flow of its own (nodes, age, dry run), not one plan. */
+  action: EmergencyAction | "purge";
+  label: string;
+  undo?: string;
+  /** Shown instead of an undo hint. */
+  irreversible?: boolean;
+}
+
+export const EMERGENCY_ACTIONS: EmergencyEntry[] = [
   {
     action: "webhook-ignore",
     label: "webhook ignore: failurePolicy Ignore (pods are admitted while the webhook is down)",
@@ -26,4 +35,9 @@ export const EMERGENCY_ACTIONS: { action: EmergencyAction; label: string; undo?:
   { action: "watcher-resume", label: "watcher resume: start the watchers again" },
   { action: "restart-watcher", label: "restart watcher: rolling restart of the DaemonSet" },
   { action: "restart-webhook", label: "restart webhook: rolling restart of the Deployment" },
+  {
+    action: "purge",
+    label: "purge dumps: delete core files on chosen nodes (disk full; a dry-run listing first)",
+    irreversible: true,
+  },
 ];

@@ -21,10 +21,12 @@ import type { Cluster } from "../lib/kube.js";
 import { countCores, isOptedIn, podRow, type CoreCount } from "../lib/listing.js";
 import { gatherForPod } from "../lib/diagnose.js";
 import { runChecks } from "../lib/doctor.js";
+import { purgeNodes, resolveNodes } from "../lib/purge.js";
 import { prepareAction } from "./actions.js";
+import { errorText } from "./error-text.js";
 import { podDetails } from "./details.js";
 import { reflect, type Listed, type ReflectorOptions } from "./reflector.js";
-import type { PodItem, TuiSnapshot, TuiSource } from "./types.js";
+import type { NodePurge, PodItem, PurgeRequest, TuiSnapshot, TuiSource } from "./types.js";
 
 const MAX_EVENTS = 500;
 
@@ -40,6 +42,31 @@ type Obj = {
   metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
 };
 const keyOf = (o: Obj) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+
+/** `kubectl coredog emergency purge` node by node, so one node's failure leaves the others' results. */
+export function purgeEachNode(
+  cluster: Cluster,
+  request: PurgeRequest,
+  onNode?: (result: NodePurge) => void,
+): Promise<NodePurge[]> {
+  return Promise.all(
+    request.nodes.map(async (node) => {
+      let result: NodePurge;
+      try {
+        const files = await purgeNodes(cluster, {
+          nodes: [node],
+          olderThanMinutes: request.olderThanMinutes,
+          delete: request.delete,
+        });
+        result = { node, files };
+      } catch (err) {
+        result = { node, error: errorText(err) };
+      }
+      onNode?.(result);
+      return result;
+    }),
+  );
+}
 
 export function createClusterSource(cluster: Cluster, options: SourceOptions = {}): TuiSource {
   const batchMs = options.batchMs ?? 50;
@@ -253,6 +280,10 @@ export function createClusterSource(cluster: Cluster, options: SourceOptions = {
     async doctor(ns, name) {
       return runChecks(await gatherForPod(cluster, name, ns));
     },
+    async nodes() {
+      return (await resolveNodes(cluster, [], true)).sort();
+    },
+    purge: (request, onNode) => purgeEachNode(cluster, request, onNode),
     stop() {
       stopAll.abort();
       scoped.abort();
@@ -308,6 +339,12 @@ export function deferredSource(
       inner ? inner.prepare(request) : Promise.reject(new Error("still connecting to the cluster")),
     doctor: (ns, pod) =>
       inner ? inner.doctor(ns, pod) : Promise.reject(new Error("still connecting to the cluster")),
+    nodes: () =>
+      inner ? inner.nodes() : Promise.reject(new Error("still connecting to the cluster")),
+    purge: (request, onNode) =>
+      inner
+        ? inner.purge(request, onNode)
+        : Promise.reject(new Error("still connecting to the cluster")),
     stop() {
       stopped = true;
       inner?.stop();

@@ -3,8 +3,9 @@
 import type { EventRow } from "../lib/events.js";
 import type { Plan } from "../lib/emergency.js";
 import type { PodRow } from "../lib/listing.js";
+import type { PurgedFile } from "../lib/purge.js";
 
-export type { EventRow, PodRow, Plan };
+export type { EventRow, PodRow, Plan, PurgedFile };
 
 export interface PodItem extends PodRow {
   /** namespace/name */
@@ -105,6 +106,21 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+/** `kubectl coredog emergency purge`'s options: list (delete false) or delete the files on these nodes. */
+export interface PurgeRequest {
+  nodes: string[];
+  /** Only files older than this many minutes; undefined: any age. */
+  olderThanMinutes?: number;
+  delete: boolean;
+}
+
+/** One node's part of a purge: the files listed (or deleted), or why it failed there. */
+export interface NodePurge {
+  node: string;
+  files?: PurgedFile[];
+  error?: string;
+}
+
 export interface TuiSource {
   getSnapshot(): TuiSnapshot;
   subscribe(listener: () => void): () => void;
@@ -113,5 +129,12 @@ export interface TuiSource {
   prepare(request: ActionRequest): Promise<PreparedAction>;
   /** `kubectl coredog doctor POD`'s checks for one pod. */
   doctor(namespace: string, pod: string): Promise<DoctorCheck[]>;
+  /** The cluster's node names, sorted. */
+  nodes(): Promise<string[]>;
+  /**
+   * Runs the purge pod on each node; a node that fails does not stop the others (its error is in
+   * its result). `onNode` reports each node as it finishes.
+   */
+  purge(request: PurgeRequest, onNode?: (result: NodePurge) => void): Promise<NodePurge[]>;
   stop(): void;
 }

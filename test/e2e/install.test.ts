@@ -210,6 +210,39 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     }
   });
 
+  it("lets the guide's debugging session into the watcher: bash, the directory, a test file refused", async () => {
+    const watcher = JSON.parse(
+      await kubectl(
+        "get",
+        "pods",
+        "-n",
+        "coredog-system",
+        "-l",
+        "app.kubernetes.io/component=watcher",
+        "-o",
+        "json",
+      ),
+    ).items[0].metadata.name as string;
+    const ls = await guide(
+      `kubectl exec -n coredog-system ${watcher} -- bash -c "ls -la /corefile/"`,
+    );
+    expect(ls).toMatch(/\.coredog/);
+    const name = `test-${Date.now()}.txt`;
+    await guide(
+      `kubectl exec -n coredog-system ${watcher} -- bash -c 'echo "test" > /corefile/${name}'`,
+    );
+    const line = await rig.waitFor(
+      "the watcher refusing the test file",
+      async () =>
+        (await guide(`kubectl logs -n coredog-system ${watcher} --tail=-1`))
+          .split("\n")
+          .find((l) => l.includes(`refused /corefile/${name}`)),
+      30_000,
+    );
+    expect(line).toMatch(/error/);
+    expect(existsSync(join(rig.nodes[0]!.hostRoot, "data/coredog-system/dumps", name))).toBe(true);
+  });
+
   it("runs the guide's emergency and restart commands", async () => {
     await guide(
       `kubectl patch mutatingwebhookconfiguration coredog --type=json -p='[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]'`,

@@ -3,7 +3,7 @@
 // node's dumps directory with the rig's kubeconfig) stores the core with the right key, metadata and sha256,
 // deletes the local file, records an Event on the pod, notifies Slack and publishes the node state on its pod.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/
 
 let rig: Rig;
 let watcher: WatcherProc | undefined;
+let scratch: string | undefined;
 
 beforeAll(async () => {
   rig = await startRig({ coreDumps: true });
@@ -22,6 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await watcher?.stop();
   await rig?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 const podYaml = (name: string) => `
@@ -67,6 +69,7 @@ it("a crashing pod's core is stored, verified, deleted, recorded as an Event and
 
   const dumps = join(rig.nodes[0]!.hostRoot, NODE_DUMP_DIR);
   const layout = makeLayout("cdw-e2e-");
+  scratch = layout.root;
   writeFileSync(
     layout.config,
     `StorageConfig:

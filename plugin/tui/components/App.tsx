@@ -2,11 +2,18 @@
 // emergency menu, confirmation). All cluster access goes through the `source` prop.
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { Box, Text, useApp, useInput, useWindowSize, type Key } from "ink";
-import { explainKubeError } from "../../lib/errors.js";
 import type { Tone } from "../../lib/output.js";
 import { EMERGENCY_ACTIONS } from "../emergency-menu.js";
+import { errorText } from "../error-text.js";
+import {
+  purgeHints,
+  purgeKey,
+  startPurge,
+  type PurgeRunning,
+  type PurgeState,
+} from "../purge-flow.js";
 import { coresLastHour, fit, SORTS, visibleRows, windowStart, type SortKey } from "../view.js";
-import type { ActionRequest, PreparedAction, TuiSource } from "../types.js";
+import type { ActionRequest, PreparedAction, PurgeRequest, TuiSource } from "../types.js";
 import { ConfirmView, EmergencyMenu, HelpView, NamespacePicker } from "./Dialogs.js";
 import {
   DetailsPane,
@@ -18,6 +25,7 @@ import {
   type DoctorState,
 } from "./Panes.js";
 import { PodTable } from "./PodTable.js";
+import { PurgeView } from "./PurgeView.js";
 import { makeTheme } from "./theme.js";
 
 export interface AppProps {
@@ -38,15 +46,10 @@ type Mode =
   | { type: "namespace"; index: number; query: string }
   | { type: "emergency"; index: number }
   | { type: "busy"; text: string }
-  | { type: "confirm"; action: PreparedAction };
+  | { type: "confirm"; action: PreparedAction }
+  | { type: "purge"; state: PurgeState };
 
 const ALL = "(all namespaces)";
-
-function errorText(err: unknown): string {
-  const e = explainKubeError(err);
-  if (e) return e.hint ? `${e.message} (${e.hint})` : e.message;
-  return err instanceof Error ? err.message : String(err);
-}
 
 function useSize(fixed?: { columns: number; rows: number }) {
   const terminal = useWindowSize();
@@ -149,6 +152,56 @@ export function App(props: AppProps) {
     );
   }, []);
 
+  // Purge: the node list loads while the operator chooses; each run (listing, deleting) has a number
+  // so that the answer of an abandoned one changes nothing.
+  const purgeRun = useRef(0);
+  const openPurge = (podNode: { pod: string; node: string } | undefined) => {
+    setMode({ type: "purge", state: startPurge(podNode) });
+    const patch = (p: { nodes?: string[]; nodesError?: string }) => {
+      const m = modeRef.current;
+      if (m.type === "purge" && m.state.step === "choose")
+        setMode({ type: "purge", state: { ...m.state, ...p } });
+    };
+    source.nodes().then(
+      (nodes) => patch({ nodes }),
+      (err: unknown) => patch({ nodesError: errorText(err) }),
+    );
+  };
+
+  const runPurge = (request: PurgeRequest) => {
+    const run = ++purgeRun.current;
+    const step = request.delete ? "deleting" : "listing";
+    const live = (): PurgeRunning | undefined => {
+      const m = modeRef.current;
+      return m.type === "purge" && m.state.step === step && m.state.run === run
+        ? m.state
+        : undefined;
+    };
+    setFlash(undefined);
+    setMode({ type: "purge", state: { step, run, request, finished: [] } });
+    source
+      .purge(request, (result) => {
+        const s = live();
+        if (s) setMode({ type: "purge", state: { ...s, finished: [...s.finished, result] } });
+      })
+      .then(
+        (results) => {
+          if (!live()) return;
+          setMode({
+            type: "purge",
+            state: request.delete
+              ? { step: "done", request, results }
+              : { step: "review", request, results, offset: 0 },
+          });
+        },
+        (err: unknown) => {
+          if (!live()) return;
+          setMode({ type: "list" });
+          setFlash({ text: `error: purge: ${errorText(err)}`, tone: "bad" });
+        },
+      );
+  };
+
   const choicesFor = (query: string) =>
     [ALL, ...snapshot.namespaces].filter((n) => n === ALL || n.includes(query.toLowerCase()));
   const nsChoices = mode.type === "namespace" ? choicesFor(mode.query) : [];
@@ -195,6 +248,23 @@ export function App(props: AppProps) {
         }
         return;
       }
+      case "purge": {
+        const step = purgeKey(mode.state, {
+          input,
+          up: key.upArrow,
+          down: key.downArrow,
+          left: key.leftArrow,
+          right: key.rightArrow,
+          enter: key.return,
+          escape: key.escape,
+        });
+        if (!step) return;
+        if ("state" in step) return setMode({ type: "purge", state: step.state });
+        if ("start" in step) return runPurge(step.start);
+        setMode({ type: "list" });
+        setFlash(step.close);
+        return;
+      }
       case "emergency": {
         const n = EMERGENCY_ACTIONS.length;
         if (key.escape || input === "q" || input === "n") {
@@ -207,7 +277,9 @@ export function App(props: AppProps) {
         else if (key.return || /^[1-9]$/.test(input)) {
           const index = key.return ? mode.index : Number(input) - 1;
           const entry = EMERGENCY_ACTIONS[index];
-          if (entry)
+          if (entry?.action === "purge")
+            openPurge(current?.node ? { pod: current.key, node: current.node } : undefined);
+          else if (entry)
             run(
               { kind: "emergency", action: entry.action },
               `reading the cluster for ${entry.action}…`,
@@ -329,6 +401,9 @@ export function App(props: AppProps) {
         />
       );
       break;
+    case "purge":
+      main = <PurgeView state={mode.state} height={mainHeight} width={width} theme={theme} />;
+      break;
     case "confirm":
       main = <ConfirmView action={mode.action} height={mainHeight} width={width} theme={theme} />;
       break;
@@ -385,33 +460,35 @@ export function App(props: AppProps) {
               ["y", "confirm"],
               ["n/Esc", "cancel"],
             ]
-        : mode.type === "emergency"
-          ? [
-              ["↑↓", "choose"],
-              ["Enter/1-8", "review"],
-              ["Esc", "cancel"],
-            ]
-          : mode.type === "details"
+        : mode.type === "purge"
+          ? purgeHints(mode.state)
+          : mode.type === "emergency"
             ? [
-                ["Esc", "back"],
-                ["e", "enable"],
-                ["d", "disable"],
-                ["r", "restart"],
-                ["q", "quit"],
+                ["↑↓", "choose"],
+                ["Enter/1-9", "review"],
+                ["Esc", "cancel"],
               ]
-            : [
-                ["?", "help"],
-                ["q", "quit"],
-                ["/", "filter"],
-                ["a", showAll ? "opted-in" : "all pods"],
-                ["n", "namespace"],
-                ["s", `sort:${sort}${reverse ? "↓" : ""}`],
-                ["Enter", "details"],
-                ["e/d", "enable/disable"],
-                ["r", "restart"],
-                ["!", "emergency"],
-                ["Tab", "events"],
-              ];
+            : mode.type === "details"
+              ? [
+                  ["Esc", "back"],
+                  ["e", "enable"],
+                  ["d", "disable"],
+                  ["r", "restart"],
+                  ["q", "quit"],
+                ]
+              : [
+                  ["?", "help"],
+                  ["q", "quit"],
+                  ["/", "filter"],
+                  ["a", showAll ? "opted-in" : "all pods"],
+                  ["n", "namespace"],
+                  ["s", `sort:${sort}${reverse ? "↓" : ""}`],
+                  ["Enter", "details"],
+                  ["e/d", "enable/disable"],
+                  ["r", "restart"],
+                  ["!", "emergency"],
+                  ["Tab", "events"],
+                ];
 
   const line =
     mode.type === "filter"

@@ -7,13 +7,13 @@ import { fit } from "../view.js";
 import type { PreparedAction } from "../types.js";
 import type { Theme } from "./theme.js";
 
-interface Line {
+export interface Line {
   text: string;
   tone?: Tone;
   selected?: boolean;
 }
 
-function Lines(p: { lines: Line[]; height: number; width: number; theme: Theme }) {
+export function Lines(p: { lines: Line[]; height: number; width: number; theme: Theme }) {
   return (
     <Box flexDirection="column" height={p.height}>
       {p.lines.slice(0, p.height).map((l, i) => (
@@ -39,7 +39,10 @@ export const HELP: [string, string][] = [
   ["e", "enable CoreDog on the selected pod's workload (checked, confirmed)"],
   ["d", "disable it on the selected pod's workload (confirmed)"],
   ["r", "restart the selected pod's workload (rollout restart, confirmed)"],
-  ["!", "emergency menu: webhook ignore/fail/remove/restore, watcher pause/resume, restarts"],
+  [
+    "!",
+    "emergency menu: webhook ignore/fail/remove/restore, watcher pause/resume, restarts, purge dumps",
+  ],
   ["Tab", "show / hide the events pane"],
   ["?", "this help (Esc or ? closes)"],
   ["q, Ctrl-C", "quit"],
@@ -84,12 +87,12 @@ export function EmergencyMenu(p: {
   const lines: Line[] = [
     { text: `Emergency (now: ${p.status})`, tone: "bad" },
     ...EMERGENCY_ACTIONS.map((a, i) => ({
-      text: `${i + 1}. ${a.label}${a.undo ? `  [undo: ${a.undo}]` : ""}`,
+      text: `${i + 1}. ${a.label}${a.undo ? `  [undo: ${a.undo}]` : a.irreversible ? "  [cannot be undone]" : ""}`,
       selected: i === p.index,
     })),
     { text: "" },
     {
-      text: "Enter or 1-8: review the change (nothing happens before you confirm) · Esc cancel",
+      text: `Enter or 1-${EMERGENCY_ACTIONS.length}: review the change (nothing happens before you confirm) · Esc cancel`,
       tone: "dim",
     },
   ];

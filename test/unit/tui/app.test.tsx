@@ -7,47 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../../plugin/tui/components/App.js";
 import { event, FakeSource, NOW, pod } from "./fake.js";
-
-const KEYS = {
-  up: "\u001B[A",
-  down: "\u001B[B",
-  enter: "\r",
-  escape: "\u001B",
-  tab: "\t",
-  backspace: "\u007F",
-};
-
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-function setup(
-  source: FakeSource,
-  opts: { rows?: number; columns?: number; color?: boolean } = {},
-) {
-  const ui = render(
-    <App
-      source={source}
-      color={opts.color ?? false}
-      size={{ columns: opts.columns ?? 140, rows: opts.rows ?? 30 }}
-      now={() => NOW}
-    />,
-  );
-  const frame = () => ui.lastFrame() ?? "";
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      ui.stdin.write(k);
-      await tick();
-    }
-  };
-  /** Waits (bounded) until the frame matches. */
-  const until = async (re: RegExp, ms = 2000) => {
-    const end = Date.now() + ms;
-    while (!re.test(frame())) {
-      if (Date.now() > end) throw new Error(`frame never matched ${re}:\n${frame()}`);
-      await tick(10);
-    }
-  };
-  return { ui, frame, press, until };
-}
+import { KEYS, setup, tick } from "./harness.js";
 
 function shop() {
   return new FakeSource({

@@ -3,9 +3,12 @@ import type {
   ActionRequest,
   DoctorCheck,
   EventRow,
+  NodePurge,
   PodDetails,
   PodItem,
   PreparedAction,
+  PurgedFile,
+  PurgeRequest,
   TuiSnapshot,
   TuiSource,
 } from "../../../plugin/tui/types.js";
@@ -41,6 +44,16 @@ export function event(reason: string, pod: string, minutesAgo: number, message =
     count: 1,
     message,
     uid: `${reason}-${pod}-${minutesAgo}`,
+  };
+}
+
+/** A file under the node directory, `hoursOld` hours before NOW. */
+export function dumpFile(node: string, name: string, bytes: number, hoursOld: number): PurgedFile {
+  return {
+    node,
+    path: `/data/coredog-system/dumps/shop/p/${name}`,
+    bytes,
+    modified: new Date(NOW - hoursOld * 3600_000).toISOString().slice(0, 16),
   };
 }
 
@@ -133,6 +146,39 @@ export class FakeSource implements TuiSource {
         fix: "set kernel.core_pattern=/corefile/core.%e.%p.%h.%t",
       },
     ];
+  }
+  nodeNames = ["node-1", "node-2", "node-3"];
+  nodesError?: string;
+  /** The files on each fake node; a delete removes them. */
+  disk: Record<string, PurgedFile[]> = {};
+  purgeErrors: Record<string, string> = {};
+  purgeCalls: PurgeRequest[] = [];
+  /** While set, nodes after the first wait for it: the progress of the listing can be seen. */
+  purgeGate?: Promise<void>;
+  /** Rejects the whole purge (e.g. still connecting). */
+  purgeFailure?: string;
+  async nodes(): Promise<string[]> {
+    if (this.nodesError) throw new Error(this.nodesError);
+    return this.nodeNames;
+  }
+  async purge(request: PurgeRequest, onNode?: (r: NodePurge) => void): Promise<NodePurge[]> {
+    this.purgeCalls.push(structuredClone(request));
+    if (this.purgeFailure) throw new Error(this.purgeFailure);
+    const results: NodePurge[] = [];
+    for (const [i, node] of request.nodes.entries()) {
+      if (i > 0 && this.purgeGate) await this.purgeGate;
+      await new Promise((r) => setTimeout(r, 5));
+      const error = this.purgeErrors[node];
+      const all = this.disk[node] ?? [];
+      const old = (f: PurgedFile) =>
+        request.olderThanMinutes === undefined ||
+        Date.parse(`${f.modified}:00Z`) < NOW - request.olderThanMinutes * 60_000;
+      if (!error && request.delete) this.disk[node] = all.filter((f) => !old(f));
+      const r: NodePurge = error ? { node, error } : { node, files: all.filter(old) };
+      onNode?.(r);
+      results.push(r);
+    }
+    return results;
   }
   async prepare(r: ActionRequest): Promise<PreparedAction> {
     this.requests.push(r);
