@@ -27,12 +27,16 @@ function overNameMax(segment: string): boolean {
   return segment.length * 3 > NAME_MAX_BYTES && encoder.encode(segment).length > NAME_MAX_BYTES;
 }
 
+/** `/a/b`: no empty, `.` or `..` component, no trailing slash; normalizes to itself (hot path). */
+const ALREADY_NORMAL = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
+
 /**
  * The absolute path with `.`, `..` and repeated or trailing slashes resolved lexically
  * (`..` at the root stays at the root, as the kernel does). Null for relative or empty paths.
  */
 export function normalizeContainerPath(p: string): string | null {
   if (typeof p !== "string" || !p.startsWith("/")) return null;
+  if (ALREADY_NORMAL.test(p)) return p;
   const parts: string[] = [];
   for (const part of p.split("/")) {
     if (part === "" || part === ".") continue;

@@ -86,6 +86,9 @@ export function statusBody(code: number, message: string): string {
   });
 }
 
+/** A uid that needs no JSON escaping (every uid the API server sends: a UUID). */
+const PLAIN_UID = /^[0-9A-Za-z-]*$/;
+
 function reviewBody(
   apiVersion: AdmissionVersion,
   uid: string,
@@ -93,7 +96,8 @@ function reviewBody(
   warnings: string[] | undefined,
 ): string {
   // Hand-built: the only variable parts are JSON-escaped strings; this is the hot path.
-  let s = `{"apiVersion":"${apiVersion}","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true`;
+  const quotedUid = PLAIN_UID.test(uid) ? `"${uid}"` : JSON.stringify(uid);
+  let s = `{"apiVersion":"${apiVersion}","kind":"AdmissionReview","response":{"uid":${quotedUid},"allowed":true`;
   if (patch !== undefined) s += `,"patchType":"JSONPatch","patch":"${patch}"`;
   if (warnings !== undefined && warnings.length > 0) s += `,"warnings":${JSON.stringify(warnings)}`;
   return `${s}}}`;

@@ -1,7 +1,7 @@
 // `kubectl coredog tui` in a real terminal (tmux) against the rig: keys in, capture-pane and the
 // cluster's state out.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,7 +61,10 @@ spec:
       labels: { app.kubernetes.io/name: coredog, app.kubernetes.io/component: watcher }
     spec:
       containers:
-        - { name: watcher, image: busybox, command: ["/bin/sh", "-c", "sleep 3600"] }
+        # An image whose repository ends in coredog runs this checkout: the purge pods take it.
+        - name: watcher
+          image: ghcr.io/coredog/coredog:0.1.0
+          command: ["/bin/sh", "-c", "sleep 3600"]
 `;
 
 // Installed-CoreDog-like; the objectSelector keeps its dummy URL away from the pods this test rolls.
@@ -276,6 +279,100 @@ describe("kubectl coredog tui", () => {
 
     keys("q");
     await waitScreen(/tui exited 0/);
+  });
+});
+
+describe("kubectl coredog tui: emergency purge", () => {
+  it("lists the dumps older than 24h (dry run), deletes them after y, keeps the newer one", async () => {
+    const dumps = path.join(rig.nodes[0]!.hostRoot, "data/coredog-system/dumps/shop/p");
+    mkdirSync(dumps, { recursive: true });
+    const old = path.join(dumps, "core.app.1.node-1.1764000000");
+    const fresh = path.join(dumps, "core.app.2.node-1.1764200000");
+    writeFileSync(old, Buffer.alloc(2048));
+    writeFileSync(fresh, Buffer.alloc(1024));
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+
+    const env = Object.entries(rig.env).map(([k, v]) => `${k}=${v}`);
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      "purge",
+      "-x",
+      "160",
+      "-y",
+      "40",
+      "env",
+      ...env,
+      "TERM=xterm-256color",
+      "NO_COLOR=1",
+      "sh",
+      "-c",
+      'kubectl coredog tui -A; echo "tui exited $?"; sleep 60',
+    );
+    const shown = () => tmux("capture-pane", "-p", "-t", "purge");
+    const press = (...k: string[]) => tmux("send-keys", "-t", "purge", ...k);
+    const waitFor = async (what: RegExp, ms = 10_000) => {
+      const end = Date.now() + ms;
+      let last = "";
+      while (Date.now() < end) {
+        last = shown();
+        if (what.test(last)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the screen never showed ${what}; it shows:\n${last}`);
+    };
+    try {
+      await waitFor(/watcher: running/, 15_000);
+      press("!");
+      await waitFor(/9\. purge dumps/);
+      press("9");
+      await waitFor(/all nodes \(1\)/);
+      press("t", "t");
+      await waitFor(/\[older than 24h\]/);
+      press("Enter");
+      let s = await waitFor(/Delete these 1 file\(s\) on node-1 for good\?/, 30_000);
+      expect(s).toContain("dry run (nothing deleted yet): older than 24h, on node-1");
+      expect(s).toMatch(
+        /node-1\s+2\.0 KiB\s+\S+\s+\/data\/coredog-system\/dumps\/shop\/p\/core\.app\.1\.node-1\.1764000000/,
+      );
+      expect(s).not.toContain("core.app.2");
+      expect(s).toContain("Total: 1 file(s), 2.0 KiB");
+      expect(s).toContain("This cannot be undone");
+      expect(existsSync(old) && existsSync(fresh)).toBe(true);
+
+      press("y");
+      s = await waitFor(/Deleted 1 file\(s\), 2\.0 KiB in total\. This cannot be undone\./, 30_000);
+      expect(s).toContain("node-1: deleted 1 file(s), 2.0 KiB");
+      expect(existsSync(old)).toBe(false);
+      expect(existsSync(fresh)).toBe(true);
+      press("Enter");
+      await waitFor(/done: purge deleted 1 file\(s\), 2\.0 KiB, on node-1/);
+
+      // The short-lived pods are gone.
+      await rig.waitFor(
+        "the purge pods to be deleted",
+        async () => {
+          const r = await rig.kubectl([
+            "get",
+            "pods",
+            "-n",
+            "coredog-system",
+            "-l",
+            "app.kubernetes.io/component=purge",
+            "-o",
+            "name",
+          ]);
+          return r.code === 0 && r.stdout.trim() === "";
+        },
+        15_000,
+      );
+      press("q");
+      await waitFor(/tui exited 0/);
+    } finally {
+      tmux("kill-session", "-t", "purge");
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // The smaller parts of the screen: status bar, events pane, details, footer, flash line.
 import { memo } from "react";
 import { Box, Text } from "ink";
+import { CONFIGMAP, NAMESPACE } from "../../../src/names.js";
 import { toneOf } from "../../lib/events.js";
 import { age, type Tone } from "../../lib/output.js";
 import { fit } from "../view.js";
@@ -165,6 +166,25 @@ function doctorLines(d: DoctorState | undefined): { text: string; tone?: Tone }[
   ];
 }
 
+/** How to get the newest uploaded core and see more, as commands to copy. */
+function fetchHints(d: PodDetails): { text: string; tone?: Tone }[] {
+  const newest = d.cores.find((c) => c.object)?.object;
+  return [
+    ...(newest
+      ? [
+          {
+            text: `  fetch the newest: aws s3 cp s3://${newest} .  (storage endpoint: kubectl get cm ${CONFIGMAP} -n ${NAMESPACE} -o yaml)`,
+            tone: "dim" as Tone,
+          },
+        ]
+      : []),
+    {
+      text: `  more: kubectl coredog events -n ${d.namespace} --since 24h · kubectl coredog doctor ${d.name} -n ${d.namespace}`,
+      tone: "dim" as Tone,
+    },
+  ];
+}
+
 export interface DetailsProps {
   details: PodDetails | undefined;
   doctor?: DoctorState;
@@ -212,10 +232,11 @@ export const DetailsPane = memo(function DetailsPane(p: DetailsProps) {
     { text: `Recent cores (${d.cores.length})`, tone: "bold" },
     ...(d.cores.length
       ? d.cores.map((c) => ({
-          text: `  ${c.time ? age(c.time, p.now) : "?"} ${c.reason}${c.count > 1 ? ` x${c.count}` : ""}: ${c.object ? `object ${c.object} · ` : ""}${c.message}`,
+          text: `  ${c.time ? age(c.time, p.now) : "?"} ${c.reason}${c.count > 1 ? ` x${c.count}` : ""}: ${c.message}`,
           tone: toneOf(c.reason),
         }))
       : [{ text: "  none recorded", tone: "dim" as Tone }]),
+    ...fetchHints(d),
     ...doctorLines(p.doctor),
   ];
   return (

@@ -159,7 +159,11 @@ describe("tui App", () => {
     expect(f).toContain("Pod shop/api-7d9f-aaaaa");
     expect(f).toContain("coredog.io/path: /corefile");
     expect(f).toContain("webhook decision: inject: /corefile in app");
-    expect(f).toContain("object crashes/corefiles/shop/x/core.app.1");
+    expect(f).toContain("uploaded to crashes/corefiles/shop/x/core.app.1");
+    expect(f).toContain("fetch the newest: aws s3 cp s3://crashes/corefiles/shop/x/core.app.1 .");
+    expect(f).toContain(
+      "more: kubectl coredog events -n shop --since 24h · kubectl coredog doctor api-7d9f-aaaaa -n shop",
+    );
     await press(KEYS.escape);
     expect(frame()).toMatch(/NAMESPACE\s+POD/);
   });
