@@ -23,13 +23,22 @@ export interface PurgeOptions {
   /** Only files older than this many minutes. */
   olderThanMinutes?: number;
   delete: boolean;
+  /**
+   * Only files not modified after this moment: a delete that follows a listing passes the listing's start,
+   * so a core written since (which nobody saw listed) is left alone.
+   */
+  notNewerThan?: Date;
   timeoutMs?: number;
 }
 
 const MOUNT = "/dumps";
 
 /** find(1) arguments: regular files under the dumps, the watcher's journal left alone. */
-export function findArgs(olderThanMinutes: number | undefined, remove: boolean): string[] {
+export function findArgs(
+  olderThanMinutes: number | undefined,
+  remove: boolean,
+  notNewerThan?: Date,
+): string[] {
   return [
     MOUNT,
     "-type",
@@ -39,6 +48,7 @@ export function findArgs(olderThanMinutes: number | undefined, remove: boolean):
     "-path",
     `${MOUNT}/.coredog/*`,
     ...(olderThanMinutes ? ["-mmin", `+${Math.ceil(olderThanMinutes)}`] : []),
+    ...(notNewerThan ? ["-not", "-newermt", `@${Math.floor(notNewerThan.getTime() / 1000)}`] : []),
     "-printf",
     "%s\\t%TY-%Tm-%TdT%TH:%TM\\t%P\\n",
     ...(remove ? ["-delete"] : []),
@@ -145,7 +155,7 @@ async function runOnNode(
 
 export async function purgeNodes(cluster: Cluster, options: PurgeOptions): Promise<PurgedFile[]> {
   const image = await watcherImage(cluster);
-  const args = findArgs(options.olderThanMinutes, options.delete);
+  const args = findArgs(options.olderThanMinutes, options.delete, options.notNewerThan);
   const results = await Promise.all(
     options.nodes.map(async (node) =>
       parseListing(node, await runOnNode(cluster, node, image, args, options.timeoutMs ?? 120_000)),

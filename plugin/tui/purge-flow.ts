@@ -204,7 +204,14 @@ export function purgeKey(s: PurgeState, k: PurgeKey): PurgeStep | undefined {
                   : "the cluster has no nodes",
             },
           };
-        return { start: { nodes, olderThanMinutes: AGES[s.age]!.minutes, delete: false } };
+        return {
+          start: {
+            nodes,
+            olderThanMinutes: AGES[s.age]!.minutes,
+            delete: false,
+            notNewerThan: new Date(),
+          },
+        };
       }
       return undefined;
     }

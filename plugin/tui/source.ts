@@ -57,6 +57,7 @@ export function purgeEachNode(
           nodes: [node],
           olderThanMinutes: request.olderThanMinutes,
           delete: request.delete,
+          notNewerThan: request.delete ? request.notNewerThan : undefined,
         });
         result = { node, files };
       } catch (err) {

@@ -112,6 +112,8 @@ export interface PurgeRequest {
   /** Only files older than this many minutes; undefined: any age. */
   olderThanMinutes?: number;
   delete: boolean;
+  /** When the listing began: the delete leaves files modified since alone. */
+  notNewerThan?: Date;
 }
 
 /** One node's part of a purge: the files listed (or deleted), or why it failed there. */

@@ -42,6 +42,7 @@ export default class Purge extends BaseCommand {
     }
     const cluster = await this.connect(flags);
     const nodes = await resolveNodes(cluster, flags.node, flags["all-nodes"]);
+    const listedAt = new Date();
     const listed = await purgeNodes(cluster, { nodes, olderThanMinutes, delete: false });
     this.show(listed, flags.output);
     if (listed.length === 0 || flags["dry-run"]) {
@@ -49,7 +50,12 @@ export default class Purge extends BaseCommand {
       return;
     }
     await confirm(`Delete these ${listed.length} file(s) for good?`, flags.yes);
-    const deleted = await purgeNodes(cluster, { nodes, olderThanMinutes, delete: true });
+    const deleted = await purgeNodes(cluster, {
+      nodes,
+      olderThanMinutes,
+      delete: true,
+      notNewerThan: listedAt,
+    });
     const total = deleted.reduce((sum, f) => sum + f.bytes, 0);
     this.log(
       `deleted ${deleted.length} file(s), ${formatBytes(total)}, on ${nodes.join(", ")}. This cannot be undone.`,

@@ -18,8 +18,8 @@ let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the purge pod's find(1) for real, on a temp dir standing in for the pod's /dumps mount. */
-function runFind(olderThan: number | undefined, remove: boolean): string {
-  const args = findArgs(olderThan, remove).map((a) => a.replace(/^\/dumps/, dir));
+function runFind(olderThan: number | undefined, remove: boolean, notNewerThan?: Date): string {
+  const args = findArgs(olderThan, remove, notNewerThan).map((a) => a.replace(/^\/dumps/, dir));
   return execFileSync("find", args, { encoding: "utf8" });
 }
 
@@ -58,6 +58,17 @@ describe("purge", () => {
     runFind(undefined, true);
     expect(existsSync(path.join(dir, ".coredog/journal.json"))).toBe(true);
     expect(existsSync("/etc/passwd")).toBe(true);
+  });
+
+  it("after a listing, deletes only what the listing could have shown, not a core written since", () => {
+    layout();
+    const listedAt = new Date(Date.now() - 60_000);
+    const fresh = path.join(dir, "shop/api-1/core.app.2.h.2"); // written after the listing began
+    const deleted = parseListing("n", runFind(undefined, true, listedAt));
+    expect(deleted.map((f) => f.path)).toEqual([
+      "/data/coredog-system/dumps/shop/api-1/core.app.1.h.1",
+    ]);
+    expect(existsSync(fresh)).toBe(true);
   });
 
   it("reads durations", () => {
