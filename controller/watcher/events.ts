@@ -2,13 +2,11 @@
 // CoreDumpCaptured / CoreDumpUploaded / CoreDumpFailed, repeats of the same reason and message counted
 // on one Event (PATCH, as kube's own recorder does), a bounded queue, never throws.
 import { randomBytes } from "node:crypto";
-import {
+import type {
   CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1ObjectReference,
+  CoreV1Event,
+  KubeConfig,
+  V1ObjectReference,
 } from "@kubernetes/client-node";
 import pLimit from "p-limit";
 import {
@@ -113,7 +111,10 @@ export function createEventRecorder(
   log: Logger,
   opts: EventRecorderOptions = {},
 ): EventRecorder {
-  const api = kc.makeApiClient(CoreV1Api);
+  // client-node is loaded with the first Event, not at start (k8s.ts)
+  let k8s: Promise<{ api: CoreV1Api; mod: typeof import("./k8s.js") }> | undefined;
+  const client = () =>
+    (k8s ??= import("./k8s.js").then((mod) => ({ api: kc.makeApiClient(mod.CoreV1Api), mod })));
   const windowMs = opts.aggregateWindowMs ?? 10 * 60_000;
   const maxQueue = opts.maxQueue ?? 500;
   const limit = pLimit(opts.concurrency ?? 4);
@@ -127,6 +128,7 @@ export function createEventRecorder(
     const namespace = (report.podInfo?.namespace || report.namespace)!;
     const podName = (report.podInfo?.name || report.pod)!;
     const reason = REASONS[kind];
+    const { api, mod } = await client();
     const now = new Date();
     const agg = aggregates.get(key);
     if (agg && agg.until > now.getTime()) {
@@ -137,7 +139,7 @@ export function createEventRecorder(
             namespace: agg.namespace,
             body: { count: agg.count + 1, lastTimestamp: now.toISOString() },
           },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+          mod.setHeaderOptions("Content-Type", mod.PatchStrategy.MergePatch),
         );
         agg.count++;
         agg.until = now.getTime() + windowMs;

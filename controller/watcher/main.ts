@@ -47,7 +47,7 @@ export interface RunningWatcher {
 async function loadKubeConfig(o: WatcherOptions): Promise<KubeConfig | undefined> {
   const haveCluster = !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SA_TOKEN);
   if (!o.kubeconfig && !haveCluster && !process.env.KUBECONFIG) return undefined;
-  const { KubeConfig } = await import("@kubernetes/client-node");
+  const { KubeConfig } = await import("./k8s.js");
   const kc = new KubeConfig();
   if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
   else if (haveCluster) kc.loadFromCluster();

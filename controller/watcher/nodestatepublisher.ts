@@ -1,15 +1,12 @@
 // Publishes the node's state (src/nodestate.ts) as JSON in the annotation coredog.io/node-state on the watcher's own
 // pod, throttled: at most every `minIntervalMs` on change, and every `heartbeatMs` regardless.
 import { readFile, writeFile, rename } from "node:fs/promises";
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from "@kubernetes/client-node";
+import type { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { ANNOTATION_NODE_STATE, CORE_PATTERN_FILE } from "../../src/names.js";
 import type { NodeState } from "../../src/nodestate.js";
 import type { Logger } from "../log.js";
+
+type K8sClient = { api: CoreV1Api; mod: typeof import("./k8s.js") };
 
 export type StateParts = Omit<NodeState, "updatedAt" | "corePattern">;
 
@@ -41,11 +38,19 @@ export class NodeStatePublisher {
   private soon: NodeJS.Timeout | undefined;
   private busy: Promise<void> = Promise.resolve();
   private warned = false;
-  private readonly api: CoreV1Api | undefined;
+  /** client-node is loaded with the first publication, and only with a pod to annotate (k8s.ts). */
+  private readonly client: (() => Promise<K8sClient>) | undefined;
 
   constructor(private readonly o: PublisherOptions) {
-    this.api = o.kc && o.podName && o.podNamespace ? o.kc.makeApiClient(CoreV1Api) : undefined;
-    if (o.kc && !this.api) {
+    const kc = o.kc;
+    if (kc && o.podName && o.podNamespace) {
+      let loaded: Promise<K8sClient> | undefined;
+      this.client = () =>
+        (loaded ??= import("./k8s.js").then((mod) => ({
+          api: kc.makeApiClient(mod.CoreV1Api),
+          mod,
+        })));
+    } else if (kc) {
       o.log.info("node state not published on a pod: POD_NAME/POD_NAMESPACE are not set");
     }
   }
@@ -83,15 +88,16 @@ export class NodeStatePublisher {
         .then(() => rename(tmp, this.o.file!))
         .catch(() => undefined);
     }
-    if (!this.api) return;
+    if (!this.client) return;
     try {
-      await this.api.patchNamespacedPod(
+      const { api, mod } = await this.client();
+      await api.patchNamespacedPod(
         {
           name: this.o.podName!,
           namespace: this.o.podNamespace!,
           body: { metadata: { annotations: { [ANNOTATION_NODE_STATE]: text } } },
         },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        mod.setHeaderOptions("Content-Type", mod.PatchStrategy.MergePatch),
       );
       this.warned = false;
     } catch (err) {

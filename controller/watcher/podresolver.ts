@@ -1,18 +1,12 @@
 // Who a core belongs to: a node-scoped watch cache of pods (one LIST + WATCH, however many cores a
 // crash storm produces), a deduplicated GET for a pod the cache does not know (yet), tombstones for
 // pods deleted a moment ago (crash-looping pods are often gone before their core is complete).
-import {
-  CoreV1Api,
-  ListWatch,
-  Watch,
-  type KubeConfig,
-  type V1Pod,
-  type V1PodList,
-} from "@kubernetes/client-node";
+import type { KubeConfig, V1Pod, V1PodList } from "@kubernetes/client-node";
 import pLimit from "p-limit";
 import { parseInjectedAnnotation } from "../../src/injection.js";
 import { ANNOTATION_INJECTED } from "../../src/names.js";
 import type { Logger } from "../log.js";
+import { CoreV1Api, ListWatch, Watch } from "./k8s.js";
 import type { PodInfo } from "./types.js";
 
 export interface PodResolver {

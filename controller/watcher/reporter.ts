@@ -3,7 +3,12 @@
 // and nothing here throws into the pipeline.
 import type { KubeConfig } from "@kubernetes/client-node";
 import pLimit from "p-limit";
-import { createNotifier, type Notifier, type NotifySettings } from "../notify/notifier.js";
+import {
+  createNotifier,
+  sendAlert,
+  type Notifier,
+  type NotifySettings,
+} from "../notify/notifier.js";
 import type { SendOptions } from "../notify/send.js";
 import type { Logger } from "../log.js";
 import { runCustomHandler, type CustomHandlerConfig } from "./customhandler.js";
@@ -27,6 +32,10 @@ export interface ReporterDeps {
   handlerConcurrency?: number;
   maxQueuedHandlers?: number;
   sendOptions?: Omit<SendOptions, "signal" | "fields">;
+  /** alert(): the same text at most once per this, default 10 min. */
+  alertRepeatMs?: number;
+  /** alert(): any two alerts at least this far apart, default 1 min (a burst is not a flood of messages). */
+  alertMinGapMs?: number;
   /** Replaceable parts (tests). */
   events?: EventRecorder;
   notifier?: Notifier;
@@ -44,6 +53,9 @@ export function createReporter(deps: ReporterDeps): Reporter {
   const handlers = new Set<Promise<unknown>>();
   const stopping = new AbortController();
   let stopped = false;
+  const alerts = new Set<Promise<void>>();
+  const alertSent = new Map<string, number>();
+  let lastAlertAt = -Infinity;
 
   function settings(): ReporterSettings | undefined {
     try {
@@ -120,6 +132,32 @@ export function createReporter(deps: ReporterDeps): Reporter {
         notifier.notify(r, "failed", message);
       });
     },
+    alert(message) {
+      guard("alert", () => {
+        const s = settings();
+        if (!s) return;
+        const now = Date.now();
+        const repeatMs = deps.alertRepeatMs ?? 600_000;
+        for (const [text, at] of alertSent) if (now - at >= repeatMs) alertSent.delete(text);
+        if (alertSent.has(message) || now - lastAlertAt < (deps.alertMinGapMs ?? 60_000)) {
+          log.info(`notice skipped: alert rate-limited (${message})`);
+          return;
+        }
+        if (s.noticeChannels.length === 0) {
+          log.info(`notice skipped: no NoticeChannel configured for the alert (${message})`);
+          return;
+        }
+        alertSent.set(message, now);
+        lastAlertAt = now;
+        log.warn(`notice: alert to ${s.noticeChannels.length} channel(s): ${message}`);
+        const p = sendAlert(s.noticeChannels, `[coredog-watcher ${deps.nodeName}] ${message}`, log, {
+          sendOptions: { ...deps.sendOptions, signal: stopping.signal },
+        })
+          .catch(() => undefined) // sendAlert never rejects; a replaced one might
+          .finally(() => alerts.delete(p));
+        alerts.add(p);
+      });
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -128,16 +166,16 @@ export function createReporter(deps: ReporterDeps): Reporter {
       const left = () => Math.max(0, deadlineMs - (Date.now() - started));
       let timer: NodeJS.Timeout | undefined;
       const handlersDone = Promise.race([
-        Promise.allSettled([...handlers]),
+        Promise.allSettled([...handlers, ...alerts]),
         new Promise((r) => {
           timer = setTimeout(r, deadlineMs);
         }),
       ]);
       await Promise.allSettled([notifier.stop(left()), events?.flush(left()), handlersDone]);
       clearTimeout(timer);
-      if (handlers.size > 0) {
+      if (handlers.size > 0 || alerts.size > 0) {
         stopping.abort();
-        await Promise.allSettled([...handlers]);
+        await Promise.allSettled([...handlers, ...alerts]);
       }
     },
   };

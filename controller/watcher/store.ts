@@ -6,9 +6,9 @@ import { mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   PassThrough,
+  Readable,
   Transform,
   type TransformCallback,
-  type Readable,
   type Writable,
 } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -23,7 +23,7 @@ export type Compression = StorageSettings["compression"];
 
 const MiB = 1024 * 1024;
 /** Read size from the core's descriptor (smaller reads measured ~30 MiB less peak RSS than 1 MiB, same speed). */
-const READ_CHUNK = 256 * 1024;
+export const READ_CHUNK = 256 * 1024;
 const HASH_CHUNK = 1 * MiB;
 /*
  * Multipart sizing: lib-storage holds up to queueSize parts in flight plus the one being filled (and the buffer the
@@ -115,19 +115,53 @@ export async function hashDescriptor(
   return { sha256: hash.digest("hex"), size };
 }
 
-/** Passes bytes through, counting them and (as asked) hashing them. */
-class Digest extends Transform {
+/**
+ * The core's bytes, read from its descriptor into a fresh buffer per chunk and counted (and hashed, as asked) as they
+ * are read: the source and the digest in one stream, so the S3 upload without compression reads it directly.
+ */
+class CoreReader extends Readable {
   readonly sha256: Hash | undefined;
   readonly md5: Hash | undefined;
   bytes = 0;
-  constructor(want: { sha256?: boolean; md5?: boolean }) {
+  constructor(
+    private readonly fh: FileHandle,
+    want: { sha256?: boolean; md5?: boolean },
+  ) {
     super({ highWaterMark: READ_CHUNK });
     this.sha256 = want.sha256 ? createHash("sha256") : undefined;
     this.md5 = want.md5 ? createHash("md5") : undefined;
   }
+  override _read(): void {
+    // Fresh each time: lib-storage keeps the chunks until it cuts a part from them.
+    const buf = Buffer.allocUnsafeSlow(READ_CHUNK);
+    this.fh.read(buf, 0, READ_CHUNK, this.bytes).then(
+      ({ bytesRead }) => {
+        if (this.destroyed) return;
+        if (bytesRead === 0) {
+          this.push(null);
+          return;
+        }
+        const chunk = bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead);
+        this.bytes += bytesRead;
+        this.sha256?.update(chunk);
+        this.md5?.update(chunk);
+        this.push(chunk);
+      },
+      (err: Error) => this.destroy(err),
+    );
+  }
+}
+
+/** Counts (and as asked hashes) what passes: the bytes stored after compression. */
+class Digest extends Transform {
+  readonly sha256: Hash | undefined;
+  bytes = 0;
+  constructor(want: { sha256?: boolean }) {
+    super({ highWaterMark: READ_CHUNK });
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.sha256?.update(chunk);
-    this.md5?.update(chunk);
     this.bytes += chunk.length;
     cb(null, chunk);
   }
@@ -140,22 +174,17 @@ function compressor(c: Compression): Transform | undefined {
   return undefined;
 }
 
-/** original bytes -> digest -> [compress] -> digest of what is stored -> sink */
+/** original bytes (read and digested) -> [compress] -> digest of what is stored -> sink */
 async function streamCore(
   input: StoreInput,
   compression: Compression,
   sink: Writable,
   want: { original: { sha256?: boolean; md5?: boolean }; stored: { sha256?: boolean } },
-): Promise<{ original: Digest; stored: Digest }> {
-  const original = new Digest(want.original);
+): Promise<{ original: CoreReader; stored: Digest }> {
+  const original = new CoreReader(input.fh, want.original);
   const stored = new Digest(want.stored);
-  const src: Readable = input.fh.createReadStream({
-    start: 0,
-    autoClose: false,
-    highWaterMark: READ_CHUNK,
-  });
   const c = compressor(compression);
-  const stages = c ? [src, original, c, stored, sink] : [src, original, stored, sink];
+  const stages = c ? [original, c, stored, sink] : [original, stored, sink];
   await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, { signal: input.signal });
   return { original, stored };
 }
@@ -195,7 +224,11 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
       if (pre.size !== input.size) {
         throw new VerifyError(`the core is ${pre.size} bytes, expected ${input.size}: it changed`);
       }
-      const body = new PassThrough({ highWaterMark: READ_CHUNK });
+      // Without compression the reader is the body itself (no stream hop between the descriptor and lib-storage);
+      // with it, reader -> compressor -> counter -> body.
+      const compress = s.compression !== "none";
+      const reader = new CoreReader(input.fh, { md5: !!input.md5 });
+      const body = compress ? new PassThrough({ highWaterMark: READ_CHUNK }) : reader;
       const upload = new Upload({
         client,
         queueSize: QUEUE_SIZE,
@@ -209,25 +242,40 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           Metadata: { ...input.metadata, sha256: pre.sha256, "original-size": String(input.size) },
         },
       });
-      const onAbort = () => void upload.abort().catch(() => undefined);
+      const onAbort = () => {
+        reader.destroy(input.signal?.reason as Error);
+        void upload.abort().catch(() => undefined);
+      };
       input.signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        const [streamed, done] = await Promise.allSettled([
-          streamCore(input, s.compression, body, {
-            original: { md5: !!input.md5 },
-            stored: {},
-          }).catch(async (err: unknown) => {
-            await upload.abort().catch(() => undefined);
-            throw err;
-          }),
+        let storedBytes: () => number = () => reader.bytes;
+        const jobs: Promise<unknown>[] = [
           upload.done().catch((err: unknown) => {
             body.destroy(err as Error);
             throw err;
           }),
-        ]);
-        if (done.status === "rejected") throw done.reason;
-        if (streamed.status === "rejected") throw streamed.reason;
-        const { original, stored } = streamed.value;
+        ];
+        if (compress) {
+          const stored = new Digest({});
+          storedBytes = () => stored.bytes;
+          jobs.push(
+            (pipeline as (...st: unknown[]) => Promise<void>)(
+              reader,
+              compressor(s.compression),
+              stored,
+              body,
+              { signal: input.signal },
+            ).catch(async (err: unknown) => {
+              await upload.abort().catch(() => undefined);
+              throw err;
+            }),
+          );
+        }
+        const settled = await Promise.allSettled(jobs);
+        for (const r of settled) if (r.status === "rejected") throw r.reason;
+        input.signal?.throwIfAborted();
+        const original = reader;
+        const stored = { bytes: storedBytes() };
         const after = await input.fh.stat();
         if (original.bytes !== input.size || !sameContent(before, after)) {
           throw new VerifyError(
@@ -265,6 +313,7 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
         };
       } finally {
         input.signal?.removeEventListener("abort", onAbort);
+        reader.destroy();
       }
     },
   };
@@ -281,7 +330,7 @@ export function createCfsStore(s: StorageSettings): Store {
       await mkdir(dirname(dest), { recursive: true });
       const tmp = `${dest}.tmp-${randomBytes(6).toString("hex")}`;
       const out = await open(tmp, "wx", 0o640);
-      let result: { original: Digest; stored: Digest };
+      let result: { original: CoreReader; stored: Digest };
       try {
         // flush: fsync before the stream closes the descriptor.
         result = await streamCore(input, s.compression, out.createWriteStream({ flush: true }), {

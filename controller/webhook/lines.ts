@@ -29,16 +29,14 @@ export function logfmtLine(time: string, level: string, msg: string, fields: Lin
     let out = `time=${t} level=${l} msg=${m}`;
     let ok = true;
     for (const key in fields) {
+      if (key === "time" || key === "level" || key === "msg" || !PLAIN_KEY.test(key)) {
+        ok = false;
+        break;
+      }
       const v = fields[key];
       if (v === undefined) continue;
       const r = typeof v === "string" ? plainQuote(v) : String(v);
-      if (
-        r === undefined ||
-        key === "time" ||
-        key === "level" ||
-        key === "msg" ||
-        !PLAIN_KEY.test(key)
-      ) {
+      if (r === undefined) {
         ok = false;
         break;
       }
@@ -49,7 +47,18 @@ export function logfmtLine(time: string, level: string, msg: string, fields: Lin
   return formatLogfmt({ time, level, msg, ...fields });
 }
 
+/** pino's JSON line: level, time, the fields in their order (undefined ones left out), msg. */
+export function jsonLine(level: string, time: string, msg: string, fields: LineFields): string {
+  let out = `{"level":${JSON.stringify(level)},"time":${JSON.stringify(time)}`;
+  for (const key in fields) {
+    const v = fields[key];
+    if (v !== undefined) out += `,${JSON.stringify(key)}:${JSON.stringify(v)}`;
+  }
+  return `${out},"msg":${JSON.stringify(msg)}}`;
+}
+
 export type LineLevel = "debug" | "info" | "warn" | "error";
+/** A line's fields; `time`, `level` and `msg` are the line's own (pino's rules for them differ). */
 export type LineFields = Record<string, string | number | boolean | undefined>;
 /** Logs one line at `level` (if enabled): the record `{ ...fields, msg }`. */
 export type LineLog = (level: LineLevel, fields: LineFields, msg: string) => void;
@@ -75,10 +84,8 @@ export function createLineLog(
     return lastIso;
   };
   if (format === "json") {
-    // pino's key order: level, time, the fields, msg; undefined fields are left out.
     return (level, fields, msg) => {
-      if (log.isLevelEnabled(level))
-        write(`${JSON.stringify({ level, time: now(), ...fields, msg })}\n`);
+      if (log.isLevelEnabled(level)) write(`${jsonLine(level, now(), msg, fields)}\n`);
     };
   }
   return (level, fields, msg) => {

@@ -60,9 +60,17 @@ describe("Dockerfile", () => {
     expect(copies).toContain("--from=build /src/dist ./dist");
     expect(copies).toContain("bin ./bin");
     expect(copies.some((c) => c.startsWith("package.json"))).toBe(true);
-    // bin/coredog-controller imports ../dist/controller/main.js, which the build stage emits.
+    // bin/coredog-controller imports the bundle ../dist/controller/bundle/main.js, which the build stage
+    // emits with scripts/build-controller.mjs (the bundle loads the webhook from the tsc output beside it).
     const bin = readFileSync(path.join(repoRoot, "bin", "coredog-controller"), "utf8");
-    expect(bin).toContain('import("../dist/controller/main.js")');
+    expect(bin).toContain('import("../dist/controller/bundle/main.js")');
+    const build = all.find((s) => s.name === "build")!;
+    const buildRun = build.body.filter((i) => i.op === "RUN").map((i) => i.args);
+    expect(buildRun.some((r) => r.includes("node scripts/build-controller.mjs dist"))).toBe(true);
+    expect(buildRun.some((r) => r.includes("node scripts/build-cli.mjs dist"))).toBe(true);
+    expect(build.body.map((i) => `${i.op} ${i.args}`)).toContain("COPY scripts ./scripts");
+    const buildScript = readFileSync(path.join(repoRoot, "scripts", "build-controller.mjs"), "utf8");
+    expect(buildScript).toContain('"../webhook/main.js"');
     const tsconfig = JSON.parse(readFileSync(path.join(repoRoot, "tsconfig.build.json"), "utf8"));
     expect(tsconfig.include).toEqual(expect.arrayContaining(["src", "controller", "plugin"]));
     const buildCopies = all.find((s) => s.name === "build")!.body.filter((i) => i.op === "COPY");

@@ -1,6 +1,6 @@
 // Synthetic ELF64 core files for the watcher's tests: a real ET_CORE header, one PT_NOTE segment with
 // NT_PRPSINFO (comm, command line, uid, pid) and NT_SIGINFO (the signal), then a body of the requested size.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomFillSync } from "node:crypto";
 import { openSync, writeSync, closeSync } from "node:fs";
 
 function note(type: number, desc: Buffer): Buffer {
@@ -64,6 +64,35 @@ export function writeCore(path: string, size: number, c: FakeCore = {}, block = 
     writeSync(fd, head);
     let left = size - head.length;
     while (left > 0) {
+      const n = Math.min(left, block.length);
+      writeSync(fd, block, 0, n);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a core of exactly `size` bytes shaped like a real one, for compression figures: every 1 MiB is half
+ * fresh random bytes (never repeated, so a compressor's window finds nothing), a quarter zeros (untouched pages)
+ * and a quarter repetitive structured data (heap-like 8-byte pointers and counters).
+ */
+export function writeRealisticCore(path: string, size: number, c: FakeCore = {}): void {
+  const head = coreHead(c);
+  const block = Buffer.alloc(1 << 20);
+  const random = block.subarray(0, 512 * 1024);
+  const structured = block.subarray(768 * 1024);
+  const fd = openSync(path, "w", 0o600);
+  try {
+    writeSync(fd, head);
+    let left = size - head.length;
+    for (let i = 0; left > 0; i++) {
+      randomFillSync(random);
+      for (let o = 0; o < structured.length; o += 16) {
+        structured.writeBigUInt64LE(0x7f3a_0000_0000n + BigInt((i * 4096 + o) & 0xfffff), o);
+        structured.writeUInt32LE(o & 0xff, o + 8);
+      }
       const n = Math.min(left, block.length);
       writeSync(fd, block, 0, n);
       left -= n;

@@ -174,4 +174,64 @@ describe("reporter", () => {
       await server.stop();
     }
   });
+
+  it("alert(): sends a node alert to every channel, rate-limited, logged as a notice", async () => {
+    const { log, lines } = capturingLogger();
+    const reporter = createReporter({
+      nodeName: "node-1",
+      log,
+      settings: () =>
+        settings({
+          noticeChannels: [
+            { chan: "slack", webhookUrl: rx.url("slack") },
+            // a keyword is about pods: a node alert is not filtered by it
+            { chan: "webhook", webhookUrl: rx.url("webhook"), keyword: "shop" },
+          ],
+        }),
+      alertMinGapMs: 150,
+      alertRepeatMs: 10_000,
+    });
+    const slack = rx.received("slack").length;
+    const hook = rx.received("webhook").length;
+    const full = "disk guard error: the node directory holds 900 bytes in 3 files, above the limit of 500 bytes";
+    reporter.alert!(full);
+    reporter.alert!(full); // the same text again at once: dropped
+    reporter.alert!("another alarm"); // within the minimum gap: dropped
+    await rx.waitFor("slack", slack + 1);
+    await rx.waitFor("webhook", hook + 1);
+    const text = (rx.received("slack").at(-1)?.body as { text: string }).text;
+    expect(text).toContain("[coredog-watcher node-1] disk guard error: the node directory holds 900");
+    await new Promise((r) => setTimeout(r, 200));
+    reporter.alert!(full); // past the gap but within the repeat window: still dropped
+    reporter.alert!("another alarm"); // past the gap: sent
+    await reporter.stop();
+    expect(rx.received("slack").length).toBe(slack + 2);
+    expect((rx.received("slack").at(-1)?.body as { text: string }).text).toContain("another alarm");
+    expect(lines.filter((l) => l.includes("notice: alert to 2 channel(s)")).length).toBe(2);
+    expect(lines.filter((l) => l.includes("notice skipped: alert rate-limited")).length).toBe(3);
+    expect(lines.filter((l) => l.includes("notice sent: channel=slack (alert)")).length).toBe(2);
+  });
+
+  it("alert(): without channels it only logs, and a failing receiver is logged, never thrown", async () => {
+    const { log, lines } = capturingLogger();
+    const none = createReporter({
+      nodeName: "node-1",
+      log,
+      settings: () => settings({ noticeChannels: [] }),
+    });
+    expect(() => none.alert!("disk guard error: full")).not.toThrow();
+    await none.stop();
+    expect(lines.some((l) => l.includes("notice skipped: no NoticeChannel configured"))).toBe(true);
+    rx.behave("feishu", "fail");
+    const failing = createReporter({
+      nodeName: "node-1",
+      log,
+      settings: () => settings({ noticeChannels: [{ chan: "feishu", webhookUrl: rx.url("feishu") }] }),
+      sendOptions: { retries: 0 },
+    });
+    failing.alert!("disk guard error: full");
+    await failing.stop();
+    expect(lines.some((l) => l.includes("notice failed: channel=feishu"))).toBe(true);
+    rx.behave("feishu", "ok");
+  });
 });
