@@ -1,10 +1,10 @@
 // The serving certificate: loaded, validated as a pair, and reloaded when the files change
 // (a Secret volume swaps its `..data` symlink; some writers rewrite in place).
-import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { X509Certificate, createPrivateKey, createHash } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { dirname } from "node:path";
+import { watchFiles, type FileWatch } from "../filewatch.js";
 import type { Logger } from "../log.js";
 
 export interface CertPair {
@@ -60,11 +60,7 @@ function digest(cert: Buffer, key: Buffer): string {
   return createHash("sha256").update(cert).update("\0").update(key).digest("hex");
 }
 
-export interface CertWatcher {
-  stop(): void;
-  /** Re-reads the files now (also runs on file events and every intervalMs). */
-  check(): Promise<void>;
-}
+export type CertWatcher = FileWatch;
 
 export function watchCertificates(opts: {
   certFile: string;
@@ -78,10 +74,6 @@ export function watchCertificates(opts: {
   const { certFile, keyFile, log } = opts;
   let currentDigest = digest(opts.current.cert, opts.current.key);
   let rejectedDigest: string | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  let debounce: NodeJS.Timeout | undefined;
 
   async function once(): Promise<void> {
     let cert: Buffer, key: Buffer;
@@ -112,56 +104,12 @@ export function watchCertificates(opts: {
     }
   }
 
-  async function check(): Promise<void> {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await once();
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  const onEvent = () => {
-    if (debounce) clearTimeout(debounce);
-    debounce = setTimeout(() => void check(), opts.debounceMs ?? 100);
-    debounce.unref();
-  };
-  const watchers: FSWatcher[] = [];
-  for (const dir of new Set([dirname(certFile), dirname(keyFile)])) {
-    try {
-      const w = watch(dir, { persistent: false }, onEvent);
-      w.on("error", (err) =>
-        log.warn(
-          { dir, error: err.message },
-          "certificate directory watch failed; relying on the periodic check",
-        ),
-      );
-      watchers.push(w);
-    } catch (err) {
-      log.warn(
-        { dir, error: (err as Error).message },
-        "cannot watch certificate directory; relying on the periodic check",
-      );
-    }
-  }
-  const timer = setInterval(() => void check(), opts.intervalMs ?? 10_000);
-  timer.unref();
-
-  return {
-    check,
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (debounce) clearTimeout(debounce);
-      for (const w of watchers) w.close();
-    },
-  };
+  return watchFiles({
+    dirs: [dirname(certFile), dirname(keyFile)],
+    onCheck: once,
+    log,
+    what: "certificate directory",
+    intervalMs: opts.intervalMs,
+    debounceMs: opts.debounceMs,
+  });
 }

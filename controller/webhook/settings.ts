@@ -1,9 +1,9 @@
 // The settings file (ConfigMap `coredog`, config.yaml): loaded at start, reloaded when it changes.
 // A bad file never replaces good settings: the error names the key, the last good ones stay.
-import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseSettings, type Settings } from "../../src/settings.js";
+import { watchFiles } from "../filewatch.js";
 import type { Logger } from "../log.js";
 
 export interface SettingsWatcher {
@@ -22,10 +22,6 @@ export function watchSettings(opts: {
   const { file, log } = opts;
   let settings: Settings | undefined;
   let lastText: string | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  let debounce: NodeJS.Timeout | undefined;
 
   async function once(): Promise<void> {
     let text: string;
@@ -69,54 +65,14 @@ export function watchSettings(opts: {
     opts.onChange?.(settings);
   }
 
-  function check(): Promise<void> {
-    if (stopped) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await once();
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  let watcher: FSWatcher | undefined;
-  try {
-    // The directory: a ConfigMap volume replaces its `..data` symlink, the file name stays.
-    watcher = watch(dirname(file), { persistent: false }, () => {
-      if (debounce) clearTimeout(debounce);
-      debounce = setTimeout(() => void check(), opts.debounceMs ?? 100);
-      debounce.unref();
-    });
-    watcher.on("error", (err) =>
-      log.warn(
-        { file, error: err.message },
-        "settings watch failed; relying on the periodic check",
-      ),
-    );
-  } catch (err) {
-    log.warn(
-      { file, error: (err as Error).message },
-      "cannot watch the settings directory; relying on the periodic check",
-    );
-  }
-  const timer = setInterval(() => void check(), opts.intervalMs ?? 10_000);
-  timer.unref();
-
-  return {
-    current: () => settings,
-    check,
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-      if (debounce) clearTimeout(debounce);
-      watcher?.close();
-    },
-  };
+  // The directory: a ConfigMap volume replaces its `..data` symlink, the file name stays.
+  const files = watchFiles({
+    dirs: [dirname(file)],
+    onCheck: once,
+    log,
+    what: "settings directory",
+    intervalMs: opts.intervalMs,
+    debounceMs: opts.debounceMs,
+  });
+  return { current: () => settings, check: files.check, stop: files.stop };
 }
