@@ -16,6 +16,7 @@ import {
   EVENT_REASON_UPLOADED,
 } from "../../src/names.js";
 import type { Logger } from "../log.js";
+import type * as K8s from "./k8s.js";
 import type { CoreReport } from "./types.js";
 
 export type EventKind = "captured" | "uploaded" | "failed";
@@ -112,7 +113,7 @@ export function createEventRecorder(
   opts: EventRecorderOptions = {},
 ): EventRecorder {
   // client-node is loaded with the first Event, not at start (k8s.ts)
-  let k8s: Promise<{ api: CoreV1Api; mod: typeof import("./k8s.js") }> | undefined;
+  let k8s: Promise<{ api: CoreV1Api; mod: typeof K8s }> | undefined;
   const client = () =>
     (k8s ??= import("./k8s.js").then((mod) => ({ api: kc.makeApiClient(mod.CoreV1Api), mod })));
   const windowMs = opts.aggregateWindowMs ?? 10 * 60_000;

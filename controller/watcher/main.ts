@@ -16,7 +16,7 @@ import { Pipeline, type PodLookup } from "./pipeline.js";
 import type { Backoff } from "./retry.js";
 import { startHttp } from "./server.js";
 import { SettingsSource } from "./settingsource.js";
-import { createCfsStore, createS3Client, createS3Store, type Store } from "./store.js";
+import { createCfsStore, createLazyS3Store, type Store } from "./store.js";
 import type { Reporter } from "./types.js";
 
 const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -74,7 +74,7 @@ function storeFactory(): (s: Settings) => Store {
     const key = JSON.stringify(s.storage);
     if (cached && key === cachedKey) return cached;
     if (s.storage.protocol === "cfs") cached = createCfsStore(s.storage);
-    else cached = createS3Store(s.storage, createS3Client(s.storage));
+    else cached = createLazyS3Store(s.storage);
     cachedKey = key;
     return cached;
   };

@@ -5,8 +5,9 @@ import type { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { ANNOTATION_NODE_STATE, CORE_PATTERN_FILE } from "../../src/names.js";
 import type { NodeState } from "../../src/nodestate.js";
 import type { Logger } from "../log.js";
+import type * as K8s from "./k8s.js";
 
-type K8sClient = { api: CoreV1Api; mod: typeof import("./k8s.js") };
+type K8sClient = { api: CoreV1Api; mod: typeof K8s };
 
 export type StateParts = Omit<NodeState, "updatedAt" | "corePattern">;
 

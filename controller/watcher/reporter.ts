@@ -11,7 +11,7 @@ import {
 } from "../notify/notifier.js";
 import type { SendOptions } from "../notify/send.js";
 import type { Logger } from "../log.js";
-import { runCustomHandler, type CustomHandlerConfig } from "./customhandler.js";
+import type { CustomHandlerConfig } from "./customhandler.js";
 import { createEventRecorder, eventMessage, type EventRecorder } from "./events.js";
 import type { CoreReport, Reporter } from "./types.js";
 
@@ -97,8 +97,15 @@ export function createReporter(deps: ReporterDeps): Reporter {
     const p = handlerLimit(() =>
       stopping.signal.aborted
         ? undefined
-        : runCustomHandler(cfg, report, log, { signal: stopping.signal }),
-    ).finally(() => handlers.delete(p));
+        : // execa loads with the first custom handler, not with the watcher
+          import("./customhandler.js").then((m) =>
+            m.runCustomHandler(cfg, report, log, { signal: stopping.signal }),
+          ),
+    )
+      .catch((err: unknown) =>
+        log.error(`custom handler error: ${err instanceof Error ? err.message : String(err)}`),
+      )
+      .finally(() => handlers.delete(p));
     handlers.add(p);
   }
 
@@ -150,9 +157,14 @@ export function createReporter(deps: ReporterDeps): Reporter {
         alertSent.set(message, now);
         lastAlertAt = now;
         log.warn(`notice: alert to ${s.noticeChannels.length} channel(s): ${message}`);
-        const p = sendAlert(s.noticeChannels, `[coredog-watcher ${deps.nodeName}] ${message}`, log, {
-          sendOptions: { ...deps.sendOptions, signal: stopping.signal },
-        })
+        const p = sendAlert(
+          s.noticeChannels,
+          `[coredog-watcher ${deps.nodeName}] ${message}`,
+          log,
+          {
+            sendOptions: { ...deps.sendOptions, signal: stopping.signal },
+          },
+        )
           .catch(() => undefined) // sendAlert never rejects; a replaced one might
           .finally(() => alerts.delete(p));
         alerts.add(p);

@@ -118,7 +118,10 @@ function procStatus(pid: number, field: "VmHWM" | "VmRSS"): number {
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
-const load = () => `load ${loadavg().map((l) => l.toFixed(2)).join(" ")}`;
+const load = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`;
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -150,10 +153,13 @@ async function main() {
     `generated ${BIG} bytes in ${fmt(Date.now() - t)} (every 1 MiB: 512 KiB fresh random, 256 KiB zeros, 256 KiB structured)`,
   );
 
-  const runner = buildProductWatcher();
+  // BENCH_WATCHER_ENTRY: another build to compare (a script taking the watcher's flags), e.g. an older one.
+  const runner = process.env.BENCH_WATCHER_ENTRY || buildProductWatcher();
   // BENCH_NODE_OPTIONS replaces the DaemonSet's value (empty: V8's defaults), to compare.
   const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? daemonSetNodeOptions();
-  console.log(`watcher: the product bundle, NODE_OPTIONS=${nodeOptions ?? "(none)"}`);
+  console.log(
+    `watcher: ${process.env.BENCH_WATCHER_ENTRY ? runner : "the product bundle"}, NODE_OPTIONS=${nodeOptions || "(none)"}`,
+  );
   watcher = startWatcherProc(
     layout,
     settingsYaml(s3, "cores", { quiet: String(QUIET), rescan: "30", parallel: "4" }),
@@ -239,7 +245,9 @@ async function main() {
     `median of ${ROUNDS}: bare lib-storage ${fmt(bareMs)} (CPU ${median(bare.map((r) => r.cpu)).toFixed(2)} s), ` +
       `watcher ${fmt(watcherMs)} (CPU ${median(through.map((r) => r.cpu)).toFixed(2)} s)`,
   );
-  console.log(`watcher peak RSS (VmHWM) after the ${(BIG / GiB).toFixed(2)} GiB cores: ${mib(rssBig)}`);
+  console.log(
+    `watcher peak RSS (VmHWM) after the ${(BIG / GiB).toFixed(2)} GiB cores: ${mib(rssBig)}`,
+  );
 
   // zstd: switch the running watcher's settings (reload without restart).
   const zfile = join(staging, "core.zapp.2.host.1764225001");
@@ -281,6 +289,8 @@ async function main() {
   }
   mkdirSync(join(layout.dir, "many"));
   const before = watcher.lines.length;
+  const s3pid = children[0]!.pid!;
+  const manyCpu0 = { watcher: cpuSeconds(pid), s3: cpuSeconds(s3pid) };
   t = Date.now();
   for (let p = 0; p < PODS; p++)
     renameSync(join(manyStage, `pod-${p}`), join(layout.dir, "many", `pod-${p}`));
@@ -293,6 +303,10 @@ async function main() {
     if (Date.now() > deadline) throw new Error("500 cores were not all stored in 120 s");
     await new Promise((r) => setTimeout(r, 100));
   }
+  const manyCpu = {
+    watcher: cpuSeconds(pid) - manyCpu0.watcher,
+    s3: cpuSeconds(s3pid) - manyCpu0.s3,
+  };
   const uploads = watcher.lines.slice(before).filter((l) => /upload done: .*\/many\//.test(l));
   const lastUpload = Math.max(...uploads.map(logTime));
   let count = 0;
@@ -314,13 +328,11 @@ async function main() {
   console.log(
     `500 cores x ${SMALL / 1024} KiB in ${PODS} pods: ${count} objects stored, ${left} left on disk; ` +
       `last completion -> last verified upload ${fmt(lastUpload - lastComplete)} (includes the ${QUIET} s quiet time); ` +
-      `all ${MANY} in ${fmt(lastUpload - t)} | ${load()}`,
+      `all ${MANY} in ${fmt(lastUpload - t)}; CPU watcher ${manyCpu.watcher.toFixed(2)} s, s3rver ${manyCpu.s3.toFixed(2)} s | ${load()}`,
   );
   const rss = procStatus(pid, "VmHWM");
   await watcher.stop();
-  console.log(
-    `watcher RSS: idle ${mib(idleRss)}, peak (VmHWM) over the whole run ${mib(rss)}`,
-  );
+  console.log(`watcher RSS: idle ${mib(idleRss)}, peak (VmHWM) over the whole run ${mib(rss)}`);
   console.log(`total bench time ${fmt(Date.now() - t0)}, end: ${load()}`);
   console.log(
     `watcher ${(BIG / GiB).toFixed(2)} GiB (median of ${ROUNDS}): ${fmt(watcherMs)}  bare lib-storage: ${fmt(bareMs)}`,

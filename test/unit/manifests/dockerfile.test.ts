@@ -69,7 +69,10 @@ describe("Dockerfile", () => {
     expect(buildRun.some((r) => r.includes("node scripts/build-controller.mjs dist"))).toBe(true);
     expect(buildRun.some((r) => r.includes("node scripts/build-cli.mjs dist"))).toBe(true);
     expect(build.body.map((i) => `${i.op} ${i.args}`)).toContain("COPY scripts ./scripts");
-    const buildScript = readFileSync(path.join(repoRoot, "scripts", "build-controller.mjs"), "utf8");
+    const buildScript = readFileSync(
+      path.join(repoRoot, "scripts", "build-controller.mjs"),
+      "utf8",
+    );
     expect(buildScript).toContain('"../webhook/main.js"');
     const tsconfig = JSON.parse(readFileSync(path.join(repoRoot, "tsconfig.build.json"), "utf8"));
     expect(tsconfig.include).toEqual(expect.arrayContaining(["src", "controller", "plugin"]));

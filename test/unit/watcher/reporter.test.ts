@@ -193,14 +193,17 @@ describe("reporter", () => {
     });
     const slack = rx.received("slack").length;
     const hook = rx.received("webhook").length;
-    const full = "disk guard error: the node directory holds 900 bytes in 3 files, above the limit of 500 bytes";
+    const full =
+      "disk guard error: the node directory holds 900 bytes in 3 files, above the limit of 500 bytes";
     reporter.alert!(full);
     reporter.alert!(full); // the same text again at once: dropped
     reporter.alert!("another alarm"); // within the minimum gap: dropped
     await rx.waitFor("slack", slack + 1);
     await rx.waitFor("webhook", hook + 1);
     const text = (rx.received("slack").at(-1)?.body as { text: string }).text;
-    expect(text).toContain("[coredog-watcher node-1] disk guard error: the node directory holds 900");
+    expect(text).toContain(
+      "[coredog-watcher node-1] disk guard error: the node directory holds 900",
+    );
     await new Promise((r) => setTimeout(r, 200));
     reporter.alert!(full); // past the gap but within the repeat window: still dropped
     reporter.alert!("another alarm"); // past the gap: sent
@@ -226,7 +229,8 @@ describe("reporter", () => {
     const failing = createReporter({
       nodeName: "node-1",
       log,
-      settings: () => settings({ noticeChannels: [{ chan: "feishu", webhookUrl: rx.url("feishu") }] }),
+      settings: () =>
+        settings({ noticeChannels: [{ chan: "feishu", webhookUrl: rx.url("feishu") }] }),
       sendOptions: { retries: 0 },
     });
     failing.alert!("disk guard error: full");

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { zstdDecompressSync, gunzipSync } from "node:zlib";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createS3Client, createS3Store } from "../../../controller/watcher/s3store.js";
 import {
   createCfsStore,
-  createS3Client,
-  createS3Store,
+  createLazyS3Store,
   keyTime,
   metadataValue,
   objectKey,
@@ -131,7 +131,8 @@ describe("S3 store", () => {
       const fh = await open(path);
       const key = `corefiles/ns/p/t-core.x${suffix}`;
       const st = storage({ compression });
-      const obj = await createS3Store(st, createS3Client(st)).put({
+      // the store main.ts uses: the SDK loaded with the first upload
+      const obj = await createLazyS3Store(st).put({
         fh,
         size: original.length,
         key,
