@@ -1,5 +1,6 @@
 // One notice to one channel: the provider's payload, a timeout per attempt, status and errcode checks,
 // bounded retries with backoff (not for 4xx other than 429), errors that name the channel but not its secret.
+import { backoffDelay, sleep } from "../retry.js";
 import { buildPayload, checkResponse, type NoticeChannel, type NoticeFields } from "./payloads.js";
 import { redactIn, redactUrl } from "./redact.js";
 
@@ -28,21 +29,6 @@ export class NoticeError extends Error {
 }
 
 const MAX_BACKOFF_MS = 10_000;
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function retryAfterMs(header: string | null): number | undefined {
   if (!header) return undefined;
@@ -104,9 +90,12 @@ export async function sendNotice(
       lastReason = opts.signal?.aborted ? "aborted" : describeFetchError(err, timeoutMs);
     }
     if (!retryable || attempts > retries || opts.signal?.aborted) break;
-    const base = Math.min(backoffMs * 2 ** (attempts - 1), MAX_BACKOFF_MS);
+
     try {
-      await sleep(waitMs ?? base / 2 + Math.random() * (base / 2), opts.signal);
+      await sleep(
+        waitMs ?? backoffDelay(attempts, { baseMs: backoffMs, maxMs: MAX_BACKOFF_MS }),
+        opts.signal,
+      );
     } catch {
       lastReason = "aborted";
       break;

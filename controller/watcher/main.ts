@@ -13,7 +13,7 @@ import { Journal } from "./journal.js";
 import { createMetrics } from "./metrics.js";
 import { NodeStatePublisher } from "./nodestatepublisher.js";
 import { Pipeline, type PodLookup } from "./pipeline.js";
-import type { Backoff } from "./retry.js";
+import type { Backoff } from "../retry.js";
 import { startHttp } from "./server.js";
 import { SettingsSource } from "./settingsource.js";
 import { createCfsStore, createLazyS3Store, type Store } from "./store.js";

@@ -13,7 +13,7 @@ import type { Settings } from "../../src/settings.js";
 import { matchContainer } from "./container.js";
 import { coreId, type Journal, type JournalEntry } from "./journal.js";
 import type { FailureStage, Metrics } from "./metrics.js";
-import { DEFAULT_BACKOFF, backoffDelay, sleep, type Backoff } from "./retry.js";
+import { DEFAULT_BACKOFF, backoffDelay, sleep, type Backoff } from "../retry.js";
 import { Refusal, openCore, type OpenedCore } from "./safeopen.js";
 import { VerifyError, metadataValue, objectKey, type Store, type StoredObject } from "./store.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";

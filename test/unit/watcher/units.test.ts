@@ -16,7 +16,7 @@ import { parseListen, parseWatcherArgs } from "../../../controller/watcher/args.
 import { matchContainer } from "../../../controller/watcher/container.js";
 import { DiskGuard } from "../../../controller/watcher/diskguard.js";
 import { Journal, type JournalEntry } from "../../../controller/watcher/journal.js";
-import { backoffDelay } from "../../../controller/watcher/retry.js";
+import { backoffDelay } from "../../../controller/retry.js";
 import type { PodInfo } from "../../../controller/watcher/types.js";
 
 describe("watcher flags", () => {

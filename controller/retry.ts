@@ -1,4 +1,4 @@
-// Exponential backoff with jitter.
+// Exponential backoff with jitter, and an abortable sleep: retries of uploads and of chat notices.
 export interface Backoff {
   baseMs: number;
   maxMs: number;
