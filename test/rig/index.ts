@@ -1,7 +1,7 @@
 // The test rig: an API server, the controllers, nodes that run real processes, S3 and chat receivers, in one call.
 // See DESIGN.md "Test rig" and the team brief for the interface.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,7 +88,24 @@ function disabled<T extends object>(what: string): T {
   });
 }
 
+/**
+ * Pods of the CoreDog image run this checkout, some as a non-root user (the webhook's runAsUser 65532),
+ * as a real image's files would be readable: every directory on the way must let others through.
+ */
+export function checkoutReachable(checkout = CHECKOUT): void {
+  for (let d = checkout; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) {
+      throw new Error(
+        `rig: ${d} is not searchable by other users (mode ${(statSync(d).mode & 0o777).toString(8)}), so pods running ` +
+          `as non-root (the webhook runs as uid 65532) cannot run this checkout: chmod o+x ${d}`,
+      );
+    }
+    if (d === dirname(d)) return;
+  }
+}
+
 export async function startRig(opts: RigOptions = {}): Promise<Rig> {
+  checkoutReachable();
   const started = Date.now();
   const nodeCount = opts.nodes ?? 1;
   const keepDir = opts.keepDir ?? !!process.env.RIG_KEEP;
