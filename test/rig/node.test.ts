@@ -299,7 +299,7 @@ describe("rig node (kubelet) against the rig API server", () => {
             command: [
               "/bin/sh",
               "-c",
-              "cat /shared/order; command -v coredog-controller; node --version",
+              "cat /shared/order; command -v coredog-controller; node --version; test -f /app/package.json",
             ],
             volumeMounts: [{ name: "s", mountPath: "/shared" }],
           },
@@ -318,7 +318,7 @@ describe("rig node (kubelet) against the rig API server", () => {
     });
     expect((await kubectl("logs", "ordered", "-c", "main")).split("\n")).toEqual([
       "init",
-      join(CHECKOUT, "bin", "coredog-controller"),
+      "/app/bin/coredog-controller", // this checkout, mounted where the image keeps it
       `v${process.versions.node}`,
       "",
     ]);

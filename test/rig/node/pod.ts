@@ -20,6 +20,12 @@ import { runContainer, type ContainerExit, type ContainerHandle } from "./runner
 import { MountError, PodVolumes, SA_MOUNT_PATH, type VolumeSources } from "./volumes.js";
 
 export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/**
+ * Where a CoreDog-image container sees this checkout, as the Dockerfile lays the image out (/app): a
+ * mount of its own, so a container that mounts something over the checkout's real location (the
+ * watcher's emptyDir on /tmp, with the checkout under /tmp) still finds its program.
+ */
+export const IMAGE_ROOT = "/app";
 const MAX_GRACE_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
 /** Probe timing is shortened for the rig: periods and initial delays are capped (seconds). */
@@ -244,7 +250,7 @@ export class PodWorker {
     const coredog = isCoredogImage(c.spec.image);
     const base: EnvBase = {
       PATH: coredog
-        ? `${this.ctx.checkoutDir}/bin:${this.ctx.checkoutDir}/node_modules/.bin:${SYSTEM_PATH}`
+        ? `${IMAGE_ROOT}/bin:${IMAGE_ROOT}/node_modules/.bin:${SYSTEM_PATH}`
         : SYSTEM_PATH,
       apiHost: this.ctx.apiHost,
       apiPort: this.ctx.apiPort,
@@ -270,6 +276,8 @@ export class PodWorker {
         );
       }
       const mounts = this.volumes.mountsFor(c.spec, env);
+      if (coredog)
+        mounts.push({ source: this.ctx.checkoutDir, target: IMAGE_ROOT, readOnly: true });
       const automount = this.pod.spec?.automountServiceAccountToken !== false;
       if (automount && !PodVolumes.mountsServiceAccount(c.spec)) {
         const hasKubeApiAccess = (this.pod.spec?.volumes ?? []).some((v) =>
