@@ -21,6 +21,9 @@ export async function runTui(o: RunOptions): Promise<void> {
     namespaceKnown: o.namespaceKnown,
   });
   const instance = render(<App source={source} color={o.color} showAll={o.showAll} />, {
+    // The command has checked for a terminal; without this Ink would draw only the last frame whenever
+    // $CI is set, as it is in CI jobs and some operators' shells.
+    interactive: true,
     alternateScreen: true,
     exitOnCtrlC: true,
     patchConsole: true,
