@@ -41,6 +41,25 @@ async function kubectl(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+interface PodSummary {
+  metadata: { name: string };
+  status: { phase: string };
+}
+
+async function watcherPods(): Promise<PodSummary[]> {
+  const out = await kubectl(
+    "get",
+    "pods",
+    "-n",
+    "coredog-system",
+    "-l",
+    "app.kubernetes.io/component=watcher",
+    "-o",
+    "json",
+  );
+  return (JSON.parse(out) as { items: PodSummary[] }).items;
+}
+
 describe("CoreDog installed with kubectl apply -k manifests", () => {
   it("answers the guide's status commands", async () => {
     const all = await guide("kubectl get all -n coredog-system");
@@ -211,18 +230,7 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
   });
 
   it("lets the guide's debugging session into the watcher: bash, the directory, a test file refused", async () => {
-    const watcher = JSON.parse(
-      await kubectl(
-        "get",
-        "pods",
-        "-n",
-        "coredog-system",
-        "-l",
-        "app.kubernetes.io/component=watcher",
-        "-o",
-        "json",
-      ),
-    ).items[0].metadata.name as string;
+    const watcher = (await watcherPods())[0]!.metadata.name;
     const ls = await guide(
       `kubectl exec -n coredog-system ${watcher} -- bash -c "ls -la /corefile/"`,
     );
@@ -252,34 +260,12 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     );
     expect(mwc.webhooks[0].failurePolicy).toBe("Ignore");
 
-    const before = JSON.parse(
-      await kubectl(
-        "get",
-        "pods",
-        "-n",
-        "coredog-system",
-        "-l",
-        "app.kubernetes.io/component=watcher",
-        "-o",
-        "json",
-      ),
-    ).items.map((p: { metadata: { name: string } }) => p.metadata.name);
+    const before = (await watcherPods()).map((p) => p.metadata.name);
     await guide("kubectl rollout restart daemonset -n coredog-system coredog-watcher");
     await rig.waitFor(
       "a new watcher pod",
       async () => {
-        const pods = JSON.parse(
-          await kubectl(
-            "get",
-            "pods",
-            "-n",
-            "coredog-system",
-            "-l",
-            "app.kubernetes.io/component=watcher",
-            "-o",
-            "json",
-          ),
-        ).items as { metadata: { name: string }; status: { phase: string } }[];
+        const pods = await watcherPods();
         return pods.some((p) => !before.includes(p.metadata.name) && p.status.phase === "Running");
       },
       60_000,
