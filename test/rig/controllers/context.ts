@@ -10,7 +10,8 @@ import type {
   V1StatefulSet,
 } from "@kubernetes/client-node";
 import type { SharedInformer } from "./informer.js";
-import type { Clients, Log } from "./kube.js";
+import { controllerRef, key, type Clients, type Log } from "./kube.js";
+import type { WorkQueue } from "./queue.js";
 
 export interface Informers {
   pods: SharedInformer<V1Pod>;
@@ -84,4 +85,22 @@ export class Expectations {
   forget(owner: string): void {
     this.pending.delete(owner);
   }
+}
+
+/**
+ * The wiring every pod-owning controller has: reconcile an owner when it changes, forget its expectations
+ * when it goes, and reconcile it again when one of its pods changes.
+ */
+export function watchOwnerAndPods<T extends KubernetesObject>(
+  ctx: Context,
+  owners: SharedInformer<T>,
+  kind: string,
+  queue: WorkQueue,
+): void {
+  owners.onChange((o) => queue.add(key(o)));
+  owners.on("delete", (o) => ctx.expectations.forget(o.metadata?.uid ?? ""));
+  ctx.informers.pods.onChange((p) => {
+    const ref = controllerRef(p);
+    if (ref?.kind === kind) queue.add(`${p.metadata?.namespace}/${ref.name}`);
+  });
 }

@@ -8,14 +8,12 @@ import type {
   V1PodSpec,
   V1Toleration,
 } from "@kubernetes/client-node";
-import type { Context } from "./context.js";
+import { watchOwnerAndPods, type Context } from "./context.js";
 import {
-  controllerRef,
   creationTime,
   ignoreNotFound,
   isDeleting,
   isReady,
-  key,
   mergePatch,
   ownedBy,
   ownerRefFor,
@@ -24,6 +22,7 @@ import {
   scaledValue,
   splitKey,
   templateHash,
+  key,
 } from "./kube.js";
 import { nodeSelectorMatches, taintsTolerated } from "./nodematch.js";
 import { failedCreateMessage, makeRecorder } from "./events.js";
@@ -74,12 +73,7 @@ export function startDaemonSetController(ctx: Context): WorkQueue {
   const { pods, nodes, daemonsets } = ctx.informers;
   const queue = new WorkQueue("daemonset", reconcile, ctx.log, ctx.synced);
   const record = makeRecorder(ctx.clients, "daemonset-controller", "apps/v1", "DaemonSet", ctx.log);
-  daemonsets.onChange((ds) => queue.add(key(ds)));
-  daemonsets.on("delete", (ds) => ctx.expectations.forget(ds.metadata?.uid ?? ""));
-  pods.onChange((p) => {
-    const ref = controllerRef(p);
-    if (ref?.kind === "DaemonSet") queue.add(`${p.metadata?.namespace}/${ref.name}`);
-  });
+  watchOwnerAndPods(ctx, daemonsets, "DaemonSet", queue);
   nodes.onChange(() => {
     for (const ds of daemonsets.list()) queue.add(key(ds));
   });

@@ -1,15 +1,13 @@
 // Job controller: runs pods (parallelism) until `completions` succeed or more than backoffLimit fail; status and the
 // Complete/Failed conditions (`kubectl wait --for=condition=complete`).
 import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from "@kubernetes/client-node";
-import type { Context } from "./context.js";
+import { watchOwnerAndPods, type Context } from "./context.js";
 import {
-  controllerRef,
   creationTime,
   ignoreNotFound,
   isActive,
   isDeleting,
   isReady,
-  key,
   mergePatch,
   ownedBy,
   ownerRefFor,
@@ -31,12 +29,7 @@ export function startJobController(ctx: Context): WorkQueue {
   const { pods, jobs } = ctx.informers;
   const queue = new WorkQueue("job", reconcile, ctx.log, ctx.synced);
   const record = makeRecorder(ctx.clients, "job-controller", "batch/v1", "Job", ctx.log);
-  jobs.onChange((j) => queue.add(key(j)));
-  jobs.on("delete", (j) => ctx.expectations.forget(j.metadata?.uid ?? ""));
-  pods.onChange((p) => {
-    const ref = controllerRef(p);
-    if (ref?.kind === "Job") queue.add(`${p.metadata?.namespace}/${ref.name}`);
-  });
+  watchOwnerAndPods(ctx, jobs, "Job", queue);
 
   async function reconcile(k: string): Promise<number | void> {
     const { namespace, name } = splitKey(k);

@@ -1,13 +1,11 @@
 // ReplicaSet controller: keeps spec.replicas active pods (created through the API, so admission runs), and status.
 import type { V1Pod, V1ReplicaSet, V1ReplicaSetStatus } from "@kubernetes/client-node";
-import type { Context } from "./context.js";
+import { watchOwnerAndPods, type Context } from "./context.js";
 import {
-  controllerRef,
   creationTime,
   ignoreNotFound,
   isActive,
   isReady,
-  key,
   mergePatch,
   ownedBy,
   ownerRefFor,
@@ -38,12 +36,7 @@ export function startReplicaSetController(ctx: Context): WorkQueue {
     "ReplicaSet",
     ctx.log,
   );
-  replicasets.onChange((rs) => queue.add(key(rs)));
-  replicasets.on("delete", (rs) => ctx.expectations.forget(rs.metadata?.uid ?? ""));
-  pods.onChange((p) => {
-    const ref = controllerRef(p);
-    if (ref?.kind === "ReplicaSet") queue.add(`${p.metadata?.namespace}/${ref.name}`);
-  });
+  watchOwnerAndPods(ctx, replicasets, "ReplicaSet", queue);
 
   async function reconcile(k: string): Promise<number | void> {
     const { namespace, name } = splitKey(k);

@@ -1,13 +1,11 @@
 // StatefulSet controller: pods <name>-<ordinal>, created in order (OrderedReady waits for each to be ready, Parallel
 // does not), scaled down from the highest ordinal, rolling update from the highest ordinal; status with revisions.
 import type { V1Pod, V1StatefulSet, V1StatefulSetStatus } from "@kubernetes/client-node";
-import type { Context } from "./context.js";
+import { watchOwnerAndPods, type Context } from "./context.js";
 import {
-  controllerRef,
   ignoreNotFound,
   isDeleting,
   isReady,
-  key,
   mergePatch,
   ownedBy,
   ownerRefFor,
@@ -41,12 +39,7 @@ export function startStatefulSetController(ctx: Context): WorkQueue {
     "StatefulSet",
     ctx.log,
   );
-  statefulsets.onChange((s) => queue.add(key(s)));
-  statefulsets.on("delete", (s) => ctx.expectations.forget(s.metadata?.uid ?? ""));
-  pods.onChange((p) => {
-    const ref = controllerRef(p);
-    if (ref?.kind === "StatefulSet") queue.add(`${p.metadata?.namespace}/${ref.name}`);
-  });
+  watchOwnerAndPods(ctx, statefulsets, "StatefulSet", queue);
 
   async function reconcile(k: string): Promise<number | void> {
     const { namespace, name } = splitKey(k);
