@@ -269,7 +269,9 @@ it("always answers validly; an injection's patch applies and mounts only safe pa
     }),
     { numRuns: 400 },
   );
-  expect(injected).toBeGreaterThan(20);
+  // Not vacuous: about 8% of the generated reviews inject (24-41 of 400 over ten runs, 19 once), so a
+  // floor near the mean would fail by chance; a handful is enough to show the injecting path ran.
+  expect(injected).toBeGreaterThan(5);
   expect((await send(port, { ca: ca.pem, method: "GET", path: "/healthz", agent })).status).toBe(
     200,
   );
