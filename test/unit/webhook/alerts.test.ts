@@ -69,7 +69,8 @@ it("never waits for the receiver and logs a failed alert", async () => {
     });
     const t0 = performance.now();
     alerter.alert("internal error");
-    expect(performance.now() - t0).toBeLessThan(5);
+    // Returns at once: the receiver would hold an awaiting caller for the whole 300 ms timeout.
+    expect(performance.now() - t0).toBeLessThan(100);
     await alerter.idle();
     expect(received).toHaveLength(0);
     expect(logs.text()).toMatch(
