@@ -1,11 +1,10 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand, dryRunFlag, selectorFlag } from "../lib/base.js";
 import { DISABLE_ANNOTATIONS, enabledState } from "../lib/enablement.js";
-import { UserError } from "../lib/errors.js";
 import {
   findWorkloads,
   kindInfo,
-  parseRef,
+  parseTarget,
   patchTemplateAnnotations,
   restartWorkload,
   rollsOnTemplateChange,
@@ -34,10 +33,7 @@ export default class Disable extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Disable);
-    const ref = parseRef(args.target, args.name);
-    if (ref.kind && !ref.name && flags.selector === undefined) {
-      throw new UserError(`name a ${ref.kind} or select many with -l`);
-    }
+    const ref = parseTarget("disable", args.target, args.name, flags.selector);
     const cluster = await this.connect(flags);
     const namespace = await this.namespaceOf(flags);
     const workloads = await findWorkloads(cluster, ref, namespace, flags.selector);

@@ -6,7 +6,7 @@ import { paint } from "../lib/output.js";
 import {
   findWorkloads,
   kindInfo,
-  parseRef,
+  parseTarget,
   patchTemplateAnnotations,
   restartWorkload,
   rollsOnTemplateChange,
@@ -46,13 +46,7 @@ Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or Da
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Enable);
-    const ref = parseRef(args.target, args.name);
-    if (ref.kind && !ref.name && flags.selector === undefined) {
-      throw new UserError(
-        `name a ${ref.kind} or select many with -l`,
-        "e.g. enable deploy/api or enable deploy -l app=api",
-      );
-    }
+    const ref = parseTarget("enable", args.target, args.name, flags.selector);
     const cluster = await this.connect(flags);
     const namespace = await this.namespaceOf(flags);
     const workloads = await findWorkloads(cluster, ref, namespace, flags.selector);

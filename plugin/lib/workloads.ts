@@ -119,6 +119,28 @@ export function parseRef(first: string | undefined, second?: string): WorkloadRe
   return { name: first };
 }
 
+/**
+ * The workload `enable` or `disable` acts on, checked before anything connects to the cluster, so that a missing
+ * argument is reported as such and not as a kubeconfig problem.
+ */
+export function parseTarget(
+  verb: "enable" | "disable",
+  first: string | undefined,
+  second: string | undefined,
+  selector: string | undefined,
+): WorkloadRef {
+  const ref = parseRef(first, second);
+  const example = `e.g. kubectl coredog ${verb} deploy/api, or ${verb} deploy -l app=api`;
+  if (!ref.kind && selector !== undefined) {
+    throw new UserError(`-l needs a TYPE to select (deploy, sts, ds, job, cronjob, pod)`, example);
+  }
+  if (!ref.kind && !ref.name) throw new UserError(`name the workload to ${verb}`, example);
+  if (ref.kind && !ref.name && selector === undefined) {
+    throw new UserError(`name a ${ref.kind} or select many with -l`, example);
+  }
+  return ref;
+}
+
 export interface Workload {
   kind: WorkloadKind;
   name: string;

@@ -73,6 +73,22 @@ describe("help", () => {
   });
 });
 
+describe("arguments are checked before connecting (no kubeconfig here)", () => {
+  it.each([
+    [["enable"], /^error: name the workload to enable$/m],
+    [["disable"], /^error: name the workload to disable$/m],
+    [["enable", "deploy"], /^error: name a Deployment or select many with -l$/m],
+    [["disable", "-l", "app=api"], /^error: -l needs a TYPE to select/m],
+    [["enable", "bogus/api"], /^error: .*bogus/m],
+  ])("`%s` says what is missing, not that the kubeconfig is", async (args, message) => {
+    const r = await kubectl(["coredog", ...args]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/kubeconfig|does-not-exist/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe("completion through kubectl", () => {
   const complete = async (...words: string[]) => {
     const r = await kubectl(["__complete", "coredog", ...words]);

@@ -1,7 +1,7 @@
 // The test rig: an API server, the controllers, nodes that run real processes, S3 and chat receivers, in one call.
 // See DESIGN.md "Test rig" and the team brief for the interface.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { startApiServer } from "./apiserver/index.js";
 import { startControllers, type Controllers } from "./controllers/index.js";
 import { acquireCorePattern } from "./corepattern.js";
+import { openFileLog } from "./filelog.js";
 import { onExitSync } from "./node/exithooks.js";
 import { startNode, type RigNode } from "./node/index.js";
 import { startReceivers } from "./receivers.js";
@@ -112,20 +113,18 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), "coredog-rig-"));
   const logsDir = join(dir, "logs");
   mkdirSync(logsDir, { recursive: true });
-  const rigLog = (msg: string) => {
-    try {
-      writeFileSync(join(dir, "rig.log"), `${new Date().toISOString()} ${msg}\n`, { flag: "a" });
-    } catch {
-      /* dir gone */
-    }
-    if (process.env.RIG_DEBUG) console.error(`[rig] ${msg}`);
-  };
+  const debug = (tag: string) =>
+    process.env.RIG_DEBUG ? (msg: string) => console.error(`[${tag}] ${msg}`) : undefined;
+  const rigLog = openFileLog(join(dir, "rig.log"), debug("rig"));
+  const controllersLog = openFileLog(join(dir, "controllers.log"), debug("controllers"));
 
   // Cleanups in reverse order of start; the same list serves stop(), a failed start, and process exit.
   const cleanups: { name: string; first?: boolean; run: () => Promise<void> | void }[] = [];
   const children = new Set<ChildProcess>();
   let stopping: Promise<void> | undefined;
   const removeDir = () => {
+    rigLog.close();
+    controllersLog.close();
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   };
   const stop = (): Promise<void> => {
@@ -172,15 +171,8 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     const kc = new KubeConfig();
     kc.loadFromFile(api.kubeconfigPath);
 
-    const controllersLog = join(dir, "controllers.log");
     const startAll = await Promise.allSettled([
-      startControllers({
-        kc,
-        log: (msg) => {
-          writeFileSync(controllersLog, `${new Date().toISOString()} ${msg}\n`, { flag: "a" });
-          if (process.env.RIG_DEBUG) console.error(`[controllers] ${msg}`);
-        },
-      }).then((c: Controllers) => {
+      startControllers({ kc, log: controllersLog }).then((c: Controllers) => {
         // Controllers stop first, so that nothing is re-created while the nodes go away.
         cleanups.push({ name: "controllers", first: true, run: () => c.stop() });
       }),

@@ -77,7 +77,8 @@ export async function startControllers(opts: ControllerOptions): Promise<Control
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    for (const q of queues) q.stop();
+    // In-flight reconciles finish (and log) before the caller tears down what they write to.
+    await Promise.all(queues.map((q) => q.stop()));
     await Promise.all(all.map((i) => i.stop().catch(() => undefined)));
   };
   try {

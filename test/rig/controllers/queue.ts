@@ -13,6 +13,7 @@ export class WorkQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
   private running = 0;
+  private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -48,12 +49,14 @@ export class WorkQueue {
     );
   }
 
-  stop(): void {
+  /** Takes no new work and resolves once the reconciles already running have finished. */
+  async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
+    await Promise.all(this.inFlight);
   }
 
   /** Resolves when nothing is queued or running (timers aside). */
@@ -71,7 +74,9 @@ export class WorkQueue {
       this.queued.delete(key);
       this.processing.add(key);
       this.running++;
-      void this.run(key);
+      const run = this.run(key);
+      this.inFlight.add(run);
+      void run.finally(() => this.inFlight.delete(run));
     }
   }
 
