@@ -1,5 +1,17 @@
+import { builtinModules } from "node:module";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+
+// The layering: src/ is the shared core, free of I/O and of the programs around it; the controller (webhook,
+// watcher) and the plugin (CLI, TUI) both build on it and never on each other.
+const layer = (message, patterns) => ({
+  "no-restricted-imports": ["error", { patterns: [{ group: patterns, message }] }],
+});
+const SRC_PURE = layer("src/ is free of I/O and imports nothing outside src/", [
+  "node:*",
+  ...builtinModules.filter((m) => !m.startsWith("_")),
+  "../*",
+]);
 
 export default tseslint.config(
   { ignores: ["dist/", "dist.next.*/", "node_modules/", "oclif.manifest.json", "coverage/"] },
@@ -32,6 +44,15 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "no-console": ["error", { allow: ["error", "warn"] }],
     },
+  },
+  { files: ["src/**/*.ts"], rules: SRC_PURE },
+  {
+    files: ["controller/**/*.ts", "controller/**/*.tsx"],
+    rules: layer("the controller does not import the plugin", ["**/plugin/**"]),
+  },
+  {
+    files: ["plugin/**/*.ts", "plugin/**/*.tsx"],
+    rules: layer("the plugin does not import the controller", ["**/controller/**"]),
   },
   {
     files: ["test/**", "scripts/**", "bin/**"],
