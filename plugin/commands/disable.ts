@@ -1,21 +1,14 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand, dryRunFlag, selectorFlag } from "../lib/base.js";
-import { DISABLE_ANNOTATIONS, enabledState } from "../lib/enablement.js";
-import {
-  findWorkloads,
-  kindInfo,
-  parseTarget,
-  patchTemplateAnnotations,
-  restartWorkload,
-  rollsOnTemplateChange,
-} from "../lib/workloads.js";
+import { planDisable, rolloutNote, rolloutOf, workloadId } from "../lib/enablement.js";
+import { findWorkloads, parseTarget } from "../lib/workloads.js";
 
 export default class Disable extends BaseCommand {
   static override summary = "Stop collecting the core dumps of a workload's pods";
   static override description =
     "Removes the CoreDog annotations from the workload's pod template. A Deployment (and a StatefulSet or DaemonSet with RollingUpdate) rolls its pods by itself, since its pod template changed; other pods keep the directory until they are replaced.";
   static override examples = [
-    "<%= config.bin %> disable deploy/api -n shop --restart",
+    "<%= config.bin %> disable deploy/api -n shop",
     "<%= config.bin %> disable deploy -l app=api --dry-run",
   ];
   static override args = {
@@ -26,7 +19,9 @@ export default class Disable extends BaseCommand {
     namespace: Flags.string({ char: "n", description: "the namespace (default: the context's)" }),
     selector: selectorFlag,
     restart: Flags.boolean({
-      description: "roll the workload so new pods come without the directory",
+      description:
+        "kept for scripts: removing the annotations already rolls what can roll (OnDelete pods must be deleted)",
+      hidden: true,
     }),
     "dry-run": dryRunFlag,
   };
@@ -40,22 +35,22 @@ export default class Disable extends BaseCommand {
     const dry = flags["dry-run"];
     const suffix = dry ? " (dry run)" : "";
     for (const w of workloads) {
-      const id = `${kindInfo(w.kind).plural}/${w.name}`;
-      const state = enabledState(w);
-      if (!state.enabled && state.path === undefined && state.containers === undefined) {
-        this.log(`${id} was not enabled`);
+      const id = workloadId(w);
+      const plan = planDisable(cluster, w);
+      if (plan.noop !== undefined) {
+        this.log(plan.noop);
         continue;
       }
-      await patchTemplateAnnotations(cluster, w, DISABLE_ANNOTATIONS, dry);
+      await plan.apply(dry);
       this.log(`${id} disabled${suffix}`);
-      if (rollsOnTemplateChange(w)) {
-        // Removing the annotations changed the pod template: the controller rolls the pods by itself.
-        this.log(`  ${id} is rolling out${suffix}: its new pods come without the directory`);
-      } else if (flags.restart && kindInfo(w.kind).restartable) {
-        await restartWorkload(cluster, w, dry);
-        this.log(`  ${id} restarted${suffix}`);
+      const rollout = rolloutOf(w);
+      if (rollout === "rolls" || rollout === "on-delete") {
+        // Removing the annotations changed the pod template: a rolling controller replaces the pods by itself.
+        this.log(`  ${rolloutNote(w, "lose")}${rollout === "rolls" ? suffix : ""}`);
       } else if (w.kind !== "Pod") {
-        this.log(`  running pods keep the directory until replaced (--restart rolls them)`);
+        this.log(`  running pods keep the directory until replaced`);
+      } else {
+        this.log(`  ${rolloutNote(w, "lose")}`);
       }
     }
   }

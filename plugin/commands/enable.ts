@@ -1,17 +1,16 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand, dryRunFlag, selectorFlag } from "../lib/base.js";
-import { decideFor, enableAnnotations, enabledState, readNamespace } from "../lib/enablement.js";
+import {
+  enableAnnotations,
+  planEnable,
+  readNamespace,
+  rolloutNote,
+  rolloutOf,
+  workloadId,
+} from "../lib/enablement.js";
 import { UserError } from "../lib/errors.js";
 import { paint } from "../lib/output.js";
-import {
-  findWorkloads,
-  kindInfo,
-  parseTarget,
-  patchTemplateAnnotations,
-  restartWorkload,
-  rollsOnTemplateChange,
-  templateOf,
-} from "../lib/workloads.js";
+import { findWorkloads, kindInfo, parseTarget, restartWorkload } from "../lib/workloads.js";
 import { DEFAULT_CONTAINER_PATH } from "../../src/names.js";
 
 export default class Enable extends BaseCommand {
@@ -62,50 +61,39 @@ Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or Da
     const annotations = enableAnnotations({ path: flags.path, containers });
     const ns = await readNamespace(cluster, namespace);
     const dry = flags["dry-run"];
+    const suffix = dry ? " (dry run)" : "";
     let refused = 0;
     for (const w of workloads) {
-      const id = `${kindInfo(w.kind).plural}/${w.name}`;
-      const decision = decideFor(w, annotations, ns);
-      if (!decision.inject) {
+      const id = workloadId(w);
+      const plan = planEnable(cluster, w, annotations, ns);
+      if (plan.refused !== undefined) {
         refused++;
-        this.logToStderr(`${paint("bad", "refused", process.stderr)} ${id}: ${decision.reason}`);
+        this.logToStderr(`${paint("bad", "refused", process.stderr)} ${id}: ${plan.refused}`);
         continue;
       }
-      const before = enabledState(w);
-      const unchanged =
-        before.enabled &&
-        before.path === flags.path &&
-        (before.containers ?? null) === (annotations["coredog.io/container"] ?? null);
-      if (!unchanged) await patchTemplateAnnotations(cluster, w, annotations, dry);
-      const where = `${decision.path} in ${[...decision.initContainers, ...decision.containers].join(", ")}`;
-      const suffix = dry ? " (dry run)" : "";
-      this.log(`${id} ${unchanged ? "already enabled" : "enabled"}${suffix}: cores go to ${where}`);
-      if (dry) {
-        const current = templateOf(w).metadata?.annotations ?? {};
-        for (const [key, value] of Object.entries(annotations)) {
-          if (value === null && current[key] === undefined) continue;
-          if (value !== null && current[key] === value) continue;
-          this.log(`  ${value === null ? `- ${key}` : `+ ${key}: "${value}"`}`);
-        }
-      }
-      if (w.kind === "Pod") {
+      await plan.apply(dry);
+      const changed = plan.noop === undefined;
+      this.log(
+        `${id} ${changed ? "enabled" : "already enabled"}${suffix}: cores go to ${plan.target}`,
+      );
+      if (dry) for (const c of plan.changes) this.log(`  ${c}`);
+      const rollout = rolloutOf(w);
+      if (changed && rollout !== "rolls") {
         this.log(
-          `  a running pod cannot get a new volume: recreate pod/${w.name} (or its owner) for the directory to appear`,
+          `  ${rolloutNote(w, "get")}${rollout === "future-pods" && flags.restart ? ` (${kindInfo(w.kind).plural} cannot be rolled)` : ""}`,
         );
-      } else if (kindInfo(w.kind).restartable && !unchanged && rollsOnTemplateChange(w)) {
+      } else if (changed) {
         // The annotations changed the pod template: the controller is already rolling the pods.
-        this.log(`  ${id} is rolling out${suffix}: its new pods get the directory`);
-      } else if (flags.restart && kindInfo(w.kind).restartable) {
+        this.log(`  ${rolloutNote(w, "get")}${suffix}`);
+      } else if (flags.restart && rollout === "rolls") {
         await restartWorkload(cluster, w, dry);
         this.log(`  ${id} restarted${suffix}: new pods get the directory`);
-      } else if (flags.restart) {
-        this.log(
-          `  ${kindInfo(w.kind).plural} cannot be rolled: pods it creates from now on get the directory`,
-        );
-      } else if (!unchanged || kindInfo(w.kind).restartable) {
+      } else if (rollout === "rolls") {
         this.log(
           `  existing pods keep running without it: add --restart, or run kubectl rollout restart ${id} -n ${namespace}`,
         );
+      } else if (rollout === "on-delete" || rollout === "recreate") {
+        this.log(`  ${rolloutNote(w, "get")}`);
       }
     }
     if (refused > 0) {

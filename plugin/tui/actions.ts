@@ -12,19 +12,19 @@ import {
   type Plan,
 } from "../lib/emergency.js";
 import {
-  DISABLE_ANNOTATIONS,
-  decideFor,
   enableAnnotations,
-  enabledState,
+  planDisable,
+  planEnable,
   readNamespace,
+  rolloutNote,
+  rolloutOf,
+  workloadId as id,
 } from "../lib/enablement.js";
 import type { Cluster } from "../lib/kube.js";
 import {
   findWorkloads,
   kindInfo,
-  patchTemplateAnnotations,
   restartWorkload,
-  templateOf,
   type Workload,
   type WorkloadKind,
 } from "../lib/workloads.js";
@@ -59,8 +59,6 @@ export async function ownerWorkload(cluster: Cluster, pod: V1Pod): Promise<Workl
   }
   return (await findWorkloads(cluster, { kind, name }, namespace))[0]!;
 }
-
-const id = (w: Workload) => `${kindInfo(w.kind).plural}/${w.name}`;
 
 async function emergencyPlan(cluster: Cluster, action: EmergencyAction): Promise<Plan> {
   switch (action) {
@@ -101,15 +99,18 @@ export async function prepareAction(
   const noApply = async () => {};
 
   if (request.kind === "restart") {
-    if (!kindInfo(w.kind).restartable) {
+    const rollout = rolloutOf(w);
+    if (rollout !== "rolls") {
       return {
         title: `restart ${where}`,
         changes: [],
         apply: noApply,
         refused:
-          w.kind === "Pod"
+          rollout === "recreate"
             ? `pod/${w.name} has no workload to roll: delete it (or recreate it) yourself`
-            : `${kindInfo(w.kind).plural} cannot be rolled: delete its pods to replace them`,
+            : rollout === "on-delete"
+              ? `${id(w)} has updateStrategy OnDelete, so a restart rolls nothing: delete its pods to replace them`
+              : `${kindInfo(w.kind).plural} cannot be rolled: delete its pods to replace them`,
       };
     }
     return {
@@ -121,48 +122,30 @@ export async function prepareAction(
   }
 
   if (request.kind === "disable") {
-    const state = enabledState(w);
-    const plan: PreparedAction = {
+    const plan = planDisable(cluster, w);
+    return {
       title: `disable ${where}`,
-      changes: Object.keys(DISABLE_ANNOTATIONS)
-        .filter((k) => templateOf(w).metadata?.annotations?.[k] !== undefined)
-        .map((k) => `- ${k}`),
+      changes: plan.changes,
       undo: `e (enable) here, or kubectl coredog enable ${id(w)} -n ${w.namespace}`,
-      apply: () => patchTemplateAnnotations(cluster, w, DISABLE_ANNOTATIONS),
-      done: `${id(w)} disabled: running pods keep the directory until replaced (r restarts)`,
+      apply: () => plan.apply(),
+      done: `${id(w)} disabled: ${rolloutNote(w, "lose")}`,
+      ...(plan.noop !== undefined ? { noop: plan.noop } : {}),
     };
-    if (!state.enabled && state.path === undefined && state.containers === undefined) {
-      plan.noop = `${id(w)} was not enabled`;
-    }
-    return plan;
   }
 
-  // enable: the same check as `kubectl coredog enable`: the webhook's own decision first.
+  // enable: the same plan as `kubectl coredog enable`, the webhook's own decision first.
   const annotations = enableAnnotations({ path: DEFAULT_CONTAINER_PATH });
-  const ns = await readNamespace(cluster, w.namespace);
-  const decision = decideFor(w, annotations, ns);
+  const plan = planEnable(cluster, w, annotations, await readNamespace(cluster, w.namespace));
   const title = `enable ${where}`;
-  if (!decision.inject) {
-    return { title, changes: [], apply: noApply, refused: decision.reason };
+  if (plan.refused !== undefined) {
+    return { title, changes: [], apply: noApply, refused: plan.refused };
   }
-  const before = enabledState(w);
-  const target = `${decision.path} in ${[...decision.initContainers, ...decision.containers].join(", ")}`;
-  const plan: PreparedAction = {
+  return {
     title,
-    changes: Object.entries(annotations)
-      .filter(([, v]) => v !== null)
-      .map(([k, v]) => `+ ${k}: "${v}" (pod template of ${id(w)})`),
+    changes: plan.changes.map((c) => `${c} (pod template of ${id(w)})`),
     undo: `d (disable) here, or kubectl coredog disable ${id(w)} -n ${w.namespace}`,
-    apply: () => patchTemplateAnnotations(cluster, w, annotations),
-    done:
-      w.kind === "Pod"
-        ? `pod/${w.name} enabled: a running pod cannot get a new volume, recreate it`
-        : kindInfo(w.kind).restartable
-          ? `${id(w)} enabled: cores go to ${target}; the template change rolls its pods`
-          : `${id(w)} enabled: pods it creates from now on get ${target}`,
+    apply: () => plan.apply(),
+    done: `${id(w)} enabled: cores go to ${plan.target}; ${rolloutNote(w, "get")}`,
+    ...(plan.noop !== undefined ? { noop: plan.noop } : {}),
   };
-  if (before.enabled && before.path === DEFAULT_CONTAINER_PATH && before.containers === undefined) {
-    plan.noop = `${id(w)} is already enabled`;
-  }
-  return plan;
 }
