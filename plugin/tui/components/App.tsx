@@ -1,19 +1,23 @@
 // The console: one screen, modes for the moments that take over the list (help, namespace picker,
 // emergency menu, confirmation). All cluster access goes through the `source` prop.
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
-import { Box, Text, useApp, useInput, useWindowSize, type Key } from "ink";
+import { Box, Text, useApp, useInput, useWindowSize } from "ink";
 import type { Tone } from "../../lib/output.js";
-import { EMERGENCY_ACTIONS } from "../emergency-menu.js";
 import { errorText } from "../error-text.js";
 import {
-  purgeHints,
-  purgeKey,
-  startPurge,
-  type PurgeRunning,
-  type PurgeState,
-} from "../purge-flow.js";
-import { coresLastHour, fit, SORTS, visibleRows, windowStart, type SortKey } from "../view.js";
-import type { ActionRequest, PreparedAction, PurgeRequest, TuiSource } from "../types.js";
+  initialUi,
+  namespaceChoices,
+  reduceKey,
+  splitKeys,
+  type Effect,
+  type Mode,
+  type Target,
+  type UiState,
+  type View,
+} from "../keys.js";
+import { purgeHints, type PurgeRunning } from "../purge-flow.js";
+import { coresLastHour, fit, visibleRows, windowStart } from "../view.js";
+import type { ActionRequest, PodItem, PreparedAction, PurgeRequest, TuiSource } from "../types.js";
 import { ConfirmView, EmergencyMenu, HelpView, NamespacePicker } from "./Dialogs.js";
 import {
   DetailsPane,
@@ -26,7 +30,7 @@ import {
 } from "./Panes.js";
 import { PodTable } from "./PodTable.js";
 import { PurgeView } from "./PurgeView.js";
-import { makeTheme } from "./theme.js";
+import { makeTheme, ThemeContext } from "./theme.js";
 
 export interface AppProps {
   source: TuiSource;
@@ -37,19 +41,6 @@ export interface AppProps {
   /** Start with all pods instead of opted-in ones. */
   showAll?: boolean;
 }
-
-type Mode =
-  | { type: "list" }
-  | { type: "filter" }
-  | { type: "details"; key: string }
-  | { type: "help" }
-  | { type: "namespace"; index: number; query: string }
-  | { type: "emergency"; index: number }
-  | { type: "busy"; text: string }
-  | { type: "confirm"; action: PreparedAction }
-  | { type: "purge"; state: PurgeState };
-
-const ALL = "(all namespaces)";
 
 function useSize(fixed?: { columns: number; rows: number }) {
   const terminal = useWindowSize();
@@ -71,20 +62,17 @@ export function App(props: AppProps) {
   }, [props.now]);
   const now = useMemo(() => (props.now ?? Date.now)(), [props.now, tick, snapshot]);
 
-  const [mode, setModeState] = useState<Mode>({ type: "list" });
-  // Keys typed or pasted in one chunk are handled one by one, each seeing the mode the previous left.
-  const modeRef = useRef(mode);
-  const setMode = useCallback((m: Mode) => {
-    modeRef.current = m;
-    setModeState(m);
+  // Keys typed or pasted in one chunk are handled one by one, each seeing the state the previous left: the state
+  // lives in a ref, and a render is asked for after each change.
+  const ui = useRef<UiState>(initialUi(props.showAll));
+  const [, rerender] = useState(0);
+  const update = useCallback((next: UiState | ((s: UiState) => UiState)) => {
+    ui.current = typeof next === "function" ? next(ui.current) : next;
+    rerender((n) => n + 1);
   }, []);
-  const [filter, setFilter] = useState("");
-  const [showAll, setShowAll] = useState(props.showAll ?? false);
-  const [sort, setSort] = useState<SortKey>("name");
-  const [reverse, setReverse] = useState(false);
-  const [showEvents, setShowEvents] = useState(true);
+  const { mode, filter, showAll, sort, reverse, showEvents, flash } = ui.current;
+  const setMode = useCallback((m: Mode) => update((s) => ({ ...s, mode: m })), [update]);
   const [selectedKey, setSelectedKey] = useState<string | undefined>();
-  const [flash, setFlash] = useState<{ text: string; tone: Tone } | undefined>();
   const [doctor, setDoctor] = useState<{ key: string; result: DoctorState } | undefined>();
   const lastIndex = useRef(0);
   const lastStart = useRef(0);
@@ -103,7 +91,6 @@ export function App(props: AppProps) {
   let selected = selectedKey ? rows.findIndex((r) => r.key === selectedKey) : -1;
   if (selected < 0) selected = Math.min(lastIndex.current, Math.max(0, rows.length - 1));
   lastIndex.current = selected;
-  const current = rows[selected];
 
   // Layout: status, table (or what replaces it), events, flash, footer; one line spare for the cursor.
   const width = Math.max(20, size.columns);
@@ -122,43 +109,36 @@ export function App(props: AppProps) {
     [rows],
   );
 
-  const run = useCallback(
-    (request: ActionRequest, busyText: string) => {
-      setMode({ type: "busy", text: busyText });
-      setFlash(undefined);
-      source.prepare(request).then(
-        (action) => setMode({ type: "confirm", action }),
-        (err: unknown) => {
-          setMode({ type: "list" });
-          setFlash({ text: `error: ${errorText(err)}`, tone: "bad" });
-        },
-      );
-    },
-    [source],
-  );
+  const prepare = (request: ActionRequest) => {
+    source.prepare(request).then(
+      (action) => setMode({ type: "confirm", action }),
+      (err: unknown) =>
+        update((s) => ({
+          ...s,
+          mode: { type: "list" },
+          flash: { text: `error: ${errorText(err)}`, tone: "bad" },
+        })),
+    );
+  };
 
-  const apply = useCallback((action: PreparedAction) => {
-    setMode({ type: "busy", text: `${action.title}…` });
+  const apply = (action: PreparedAction) => {
+    const done = (text: string, tone: Tone) =>
+      update((s) => ({ ...s, mode: { type: "list" }, flash: { text, tone } }));
     action.apply().then(
       () => {
-        setMode({ type: "list" });
         const undo = action.undo ? ` · undo with: ${action.undo}` : "";
-        setFlash({ text: `done: ${action.done ?? action.title}${undo}`, tone: "ok" });
+        done(`done: ${action.done ?? action.title}${undo}`, "ok");
       },
-      (err: unknown) => {
-        setMode({ type: "list" });
-        setFlash({ text: `error: ${action.title}: ${errorText(err)}`, tone: "bad" });
-      },
+      (err: unknown) => done(`error: ${action.title}: ${errorText(err)}`, "bad"),
     );
-  }, []);
+  };
 
   // Purge: the node list loads while the operator chooses; each run (listing, deleting) has a number
   // so that the answer of an abandoned one changes nothing.
   const purgeRun = useRef(0);
-  const openPurge = (podNode: { pod: string; node: string } | undefined) => {
-    setMode({ type: "purge", state: startPurge(podNode) });
+  const loadPurgeNodes = () => {
     const patch = (p: { nodes?: string[]; nodesError?: string }) => {
-      const m = modeRef.current;
+      const m = ui.current.mode;
       if (m.type === "purge" && m.state.step === "choose")
         setMode({ type: "purge", state: { ...m.state, ...p } });
     };
@@ -172,12 +152,11 @@ export function App(props: AppProps) {
     const run = ++purgeRun.current;
     const step = request.delete ? "deleting" : "listing";
     const live = (): PurgeRunning | undefined => {
-      const m = modeRef.current;
+      const m = ui.current.mode;
       return m.type === "purge" && m.state.step === step && m.state.run === run
         ? m.state
         : undefined;
     };
-    setFlash(undefined);
     setMode({ type: "purge", state: { step, run, request, finished: [] } });
     source
       .purge(request, (result) => {
@@ -196,187 +175,72 @@ export function App(props: AppProps) {
         },
         (err: unknown) => {
           if (!live()) return;
-          setMode({ type: "list" });
-          setFlash({ text: `error: purge: ${errorText(err)}`, tone: "bad" });
+          update((s) => ({
+            ...s,
+            mode: { type: "list" },
+            flash: { text: `error: purge: ${errorText(err)}`, tone: "bad" },
+          }));
         },
       );
   };
 
-  const choicesFor = (query: string) =>
-    [ALL, ...snapshot.namespaces].filter((n) => n === ALL || n.includes(query.toLowerCase()));
-  const nsChoices = mode.type === "namespace" ? choicesFor(mode.query) : [];
+  const nsChoices =
+    mode.type === "namespace" ? namespaceChoices(snapshot.namespaces, mode.query) : [];
+  const targetOf = (p: PodItem | undefined): Target | undefined =>
+    p && { key: p.key, namespace: p.namespace, pod: p.pod, node: p.node };
 
-  const podAction = (kind: "enable" | "disable" | "restart", key: string | undefined) => {
-    const row = key ? snapshot.pods.find((p) => p.key === key) : undefined;
-    if (!row) return setFlash({ text: "no pod selected", tone: "warn" });
-    run({ kind, namespace: row.namespace, pod: row.pod }, `${kind}: checking ${row.key}…`);
-  };
-
-  const handle = (input: string, key: Key) => {
-    const mode = modeRef.current;
-    const selected = lastIndex.current;
-    if (key.ctrl && input === "c") return exit();
-    const page = Math.max(1, mainHeight - 2);
-    const move = (): boolean => {
-      if (key.upArrow || (mode.type !== "filter" && input === "k")) select(selected - 1);
-      else if (key.downArrow || (mode.type !== "filter" && input === "j")) select(selected + 1);
-      else if (key.pageUp) select(selected - page);
-      else if (key.pageDown) select(selected + page);
-      else if (key.home || (mode.type !== "filter" && input === "g")) select(0);
-      else if (key.end || (mode.type !== "filter" && input === "G")) select(rows.length - 1);
-      else return false;
-      return true;
-    };
-    switch (mode.type) {
-      case "busy":
-        return;
-      case "help":
-        if (input === "q") return exit();
-        if (key.escape || input === "?" || key.return) setMode({ type: "list" });
-        return;
-      case "confirm": {
-        const a = mode.action;
-        if (!a.refused && !a.noop && input === "y") return apply(a);
-        if (
-          key.escape ||
-          input === "n" ||
-          ((a.refused || a.noop) && (key.return || input === "q"))
-        ) {
-          setMode({ type: "list" });
-          if (!a.refused && !a.noop)
-            setFlash({ text: "cancelled: nothing was changed", tone: "dim" });
-        }
+  const run = (effect: Effect) => {
+    switch (effect.type) {
+      case "exit":
+        return exit();
+      case "select":
+        return select(effect.index);
+      case "prepare":
+        return prepare(effect.request);
+      case "apply":
+        return apply(effect.action);
+      case "doctor": {
+        // The doctor's checks for this pod (several reads): shown when they arrive.
+        const { key, namespace, pod } = effect;
+        setDoctor({ key, result: { state: "running" } });
+        source.doctor(namespace, pod).then(
+          (checks) => setDoctor({ key, result: { state: "done", checks } }),
+          (err: unknown) => setDoctor({ key, result: { state: "error", message: errorText(err) } }),
+        );
         return;
       }
-      case "purge": {
-        const step = purgeKey(mode.state, {
-          input,
-          up: key.upArrow,
-          down: key.downArrow,
-          left: key.leftArrow,
-          right: key.rightArrow,
-          enter: key.return,
-          escape: key.escape,
-        });
-        if (!step) return;
-        if ("state" in step) return setMode({ type: "purge", state: step.state });
-        if ("start" in step) return runPurge(step.start);
-        setMode({ type: "list" });
-        setFlash(step.close);
+      case "namespace":
+        source.setNamespace(effect.namespace);
+        setSelectedKey(undefined);
+        lastIndex.current = 0;
         return;
-      }
-      case "emergency": {
-        const n = EMERGENCY_ACTIONS.length;
-        if (key.escape || input === "q" || input === "n") {
-          setMode({ type: "list" });
-          setFlash({ text: "emergency menu closed: nothing was changed", tone: "dim" });
-        } else if (key.upArrow || input === "k")
-          setMode({ type: "emergency", index: (mode.index + n - 1) % n });
-        else if (key.downArrow || input === "j")
-          setMode({ type: "emergency", index: (mode.index + 1) % n });
-        else if (key.return || /^[1-9]$/.test(input)) {
-          const index = key.return ? mode.index : Number(input) - 1;
-          const entry = EMERGENCY_ACTIONS[index];
-          if (entry?.action === "purge")
-            openPurge(current?.node ? { pod: current.key, node: current.node } : undefined);
-          else if (entry)
-            run(
-              { kind: "emergency", action: entry.action },
-              `reading the cluster for ${entry.action}…`,
-            );
-        }
-        return;
-      }
-      case "namespace": {
-        const nsChoices = choicesFor(mode.query);
-        if (key.escape) return setMode({ type: "list" });
-        if (key.return) {
-          const choice = nsChoices[mode.index];
-          if (choice) {
-            source.setNamespace(choice === ALL ? undefined : choice);
-            setSelectedKey(undefined);
-            lastIndex.current = 0;
-          }
-          return setMode({ type: "list" });
-        }
-        if (key.upArrow) return setMode({ ...mode, index: Math.max(0, mode.index - 1) });
-        if (key.downArrow)
-          return setMode({ ...mode, index: Math.min(nsChoices.length - 1, mode.index + 1) });
-        if (key.backspace || key.delete)
-          return setMode({ ...mode, query: mode.query.slice(0, -1), index: 0 });
-        if (input && !key.ctrl && !key.meta)
-          setMode({ ...mode, query: mode.query + input, index: input ? 1 : 0 });
-        return;
-      }
-      case "filter":
-        if (key.escape) {
-          setFilter("");
-          return setMode({ type: "list" });
-        }
-        if (key.return) return setMode({ type: "list" });
-        if (move()) return;
-        if (key.backspace || key.delete) return setFilter((f) => f.slice(0, -1));
-        if (input && !key.ctrl && !key.meta && !key.tab) setFilter((f) => f + input);
-        return;
-      case "details":
-        if (key.escape || key.return) return setMode({ type: "list" });
-        if (input === "q") return exit();
-        if (input === "e" || input === "d" || input === "r")
-          return podAction(
-            input === "e" ? "enable" : input === "d" ? "disable" : "restart",
-            mode.key,
-          );
-        return;
-      case "list":
-        if (move()) return;
-        if (input === "q") return exit();
-        if (input === "?") return setMode({ type: "help" });
-        if (input === "/") return setMode({ type: "filter" });
-        if (key.escape) {
-          setFilter("");
-          setFlash(undefined);
-          return;
-        }
-        if (input === "a") return setShowAll((v) => !v);
-        if (input === "n") return setMode({ type: "namespace", index: 0, query: "" });
-        if (input === "s") return setSort((s) => SORTS[(SORTS.indexOf(s) + 1) % SORTS.length]!);
-        if (input === "S") return setReverse((r) => !r);
-        if (key.tab) return setShowEvents((v) => !v);
-        if (input === "!") return setMode({ type: "emergency", index: 0 });
-        if (key.return && current) {
-          const { key: podKey, namespace, pod } = current;
-          setMode({ type: "details", key: podKey });
-          // The doctor's checks for this pod (several reads): shown when they arrive.
-          setDoctor({ key: podKey, result: { state: "running" } });
-          source.doctor(namespace, pod).then(
-            (checks) => setDoctor({ key: podKey, result: { state: "done", checks } }),
-            (err: unknown) =>
-              setDoctor({ key: podKey, result: { state: "error", message: errorText(err) } }),
-          );
-          return;
-        }
-        if (input === "e") return podAction("enable", current?.key);
-        if (input === "d") return podAction("disable", current?.key);
-        if (input === "r") return podAction("restart", current?.key);
-        return;
+      case "purge-nodes":
+        return loadPurgeNodes();
+      case "purge-run":
+        return runPurge(effect.request);
     }
   };
 
   useInput((input, key) => {
-    const plain = !key.ctrl && !key.meta && !input.startsWith("\u001B");
-    if (!plain || input.length <= 1) return handle(input, key);
-    for (const ch of input) {
-      if (ch === "\r" || ch === "\n") handle("", { ...key, return: true });
-      else if (ch === "\t") handle("", { ...key, tab: true });
-      else if (ch === "\u007F" || ch === "\b") handle("", { ...key, backspace: true });
-      else handle(ch, key);
+    for (const k of splitKeys(input, key)) {
+      const view: View = {
+        selected: lastIndex.current,
+        rowCount: rows.length,
+        page: Math.max(1, mainHeight - 2),
+        current: targetOf(rows[lastIndex.current]),
+        find: (podKey) => targetOf(snapshot.pods.find((p) => p.key === podKey)),
+        namespaces: snapshot.namespaces,
+      };
+      const step = reduceKey(ui.current, k, view);
+      if (step.state !== ui.current) update(step.state);
+      for (const e of step.effects) run(e);
     }
   });
 
   let main;
   switch (mode.type) {
     case "help":
-      main = <HelpView height={mainHeight} width={width} theme={theme} />;
+      main = <HelpView height={mainHeight} width={width} />;
       break;
     case "namespace":
       main = (
@@ -386,7 +250,6 @@ export function App(props: AppProps) {
           query={mode.query}
           height={mainHeight}
           width={width}
-          theme={theme}
         />
       );
       break;
@@ -397,15 +260,14 @@ export function App(props: AppProps) {
           status={`${webhookText(snapshot.webhook).text}, ${watcherText(snapshot.watcher).text}`}
           height={mainHeight}
           width={width}
-          theme={theme}
         />
       );
       break;
     case "purge":
-      main = <PurgeView state={mode.state} height={mainHeight} width={width} theme={theme} />;
+      main = <PurgeView state={mode.state} height={mainHeight} width={width} />;
       break;
     case "confirm":
-      main = <ConfirmView action={mode.action} height={mainHeight} width={width} theme={theme} />;
+      main = <ConfirmView action={mode.action} height={mainHeight} width={width} />;
       break;
     case "details":
       main = (
@@ -415,7 +277,6 @@ export function App(props: AppProps) {
           height={mainHeight}
           width={width}
           now={now}
-          theme={theme}
         />
       );
       break;
@@ -428,7 +289,7 @@ export function App(props: AppProps) {
           selected={selected}
           width={width}
           allNamespaces={snapshot.namespace === undefined}
-          theme={theme}
+
           now={now}
           emptyText={
             snapshot.link === "connecting"
@@ -504,30 +365,30 @@ export function App(props: AppProps) {
               : { text: "", tone: "dim" as Tone };
 
   return (
-    <Box flexDirection="column" width={width}>
-      <StatusBar
-        snapshot={snapshot}
-        shown={rows.length}
-        optedIn={optedIn}
-        coresLastHour={lastHour}
-        width={width}
-        theme={theme}
-      />
-      {main}
-      {showEvents ? (
-        <EventsPane
-          events={snapshot.events}
-          height={eventsHeight}
-          width={width}
-          now={now}
+    <ThemeContext.Provider value={theme}>
+      <Box flexDirection="column" width={width}>
+        <StatusBar
+          snapshot={snapshot}
+          shown={rows.length}
+          optedIn={optedIn}
           coresLastHour={lastHour}
-          theme={theme}
+          width={width}
         />
-      ) : null}
-      <Text {...theme.tone(line.tone)} wrap="truncate">
-        {fit(line.text, width)}
-      </Text>
-      <Footer hints={hints} width={width} theme={theme} />
-    </Box>
+        {main}
+        {showEvents ? (
+          <EventsPane
+            events={snapshot.events}
+            height={eventsHeight}
+            width={width}
+            now={now}
+            coresLastHour={lastHour}
+          />
+        ) : null}
+        <Text {...theme.tone(line.tone)} wrap="truncate">
+          {fit(line.text, width)}
+        </Text>
+        <Footer hints={hints} width={width} />
+      </Box>
+    </ThemeContext.Provider>
   );
 }

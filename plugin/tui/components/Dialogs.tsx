@@ -5,7 +5,7 @@ import type { Tone } from "../../lib/output.js";
 import { EMERGENCY_ACTIONS } from "../emergency-menu.js";
 import { fit } from "../view.js";
 import type { PreparedAction } from "../types.js";
-import type { Theme } from "./theme.js";
+import { useTheme } from "./theme.js";
 
 export interface Line {
   text: string;
@@ -13,13 +13,14 @@ export interface Line {
   selected?: boolean;
 }
 
-export function Lines(p: { lines: Line[]; height: number; width: number; theme: Theme }) {
+export function Lines(p: { lines: Line[]; height: number; width: number }) {
+  const theme = useTheme();
   return (
     <Box flexDirection="column" height={p.height}>
       {p.lines.slice(0, p.height).map((l, i) => (
         <Text
           key={i}
-          {...(l.selected ? p.theme.selected : l.tone ? p.theme.tone(l.tone) : {})}
+          {...(l.selected ? theme.selected : l.tone ? theme.tone(l.tone) : {})}
           wrap="truncate"
         >
           {fit(l.selected ? `> ${l.text}` : `  ${l.text}`, p.width)}
@@ -48,12 +49,12 @@ export const HELP: [string, string][] = [
   ["q, Ctrl-C", "quit"],
 ];
 
-export function HelpView(p: { height: number; width: number; theme: Theme }) {
+export function HelpView(p: { height: number; width: number }) {
   const lines: Line[] = [
     { text: "Keys", tone: "bold" },
     ...HELP.map(([k, what]) => ({ text: `${k.padEnd(11)} ${what}` })),
   ];
-  return <Lines lines={lines} height={p.height} width={p.width} theme={p.theme} />;
+  return <Lines lines={lines} height={p.height} width={p.width} />;
 }
 
 export function NamespacePicker(p: {
@@ -62,7 +63,6 @@ export function NamespacePicker(p: {
   query: string;
   height: number;
   width: number;
-  theme: Theme;
 }) {
   const body = Math.max(1, p.height - 2);
   const start = Math.max(0, Math.min(p.index - body + 1, p.choices.length - body));
@@ -74,16 +74,10 @@ export function NamespacePicker(p: {
     })),
   ];
   if (p.choices.length === 0) lines.push({ text: "no namespace matches", tone: "dim" });
-  return <Lines lines={lines} height={p.height} width={p.width} theme={p.theme} />;
+  return <Lines lines={lines} height={p.height} width={p.width} />;
 }
 
-export function EmergencyMenu(p: {
-  index: number;
-  status: string;
-  height: number;
-  width: number;
-  theme: Theme;
-}) {
+export function EmergencyMenu(p: { index: number; status: string; height: number; width: number }) {
   const lines: Line[] = [
     { text: `Emergency (now: ${p.status})`, tone: "bad" },
     ...EMERGENCY_ACTIONS.map((a, i) => ({
@@ -96,15 +90,10 @@ export function EmergencyMenu(p: {
       tone: "dim",
     },
   ];
-  return <Lines lines={lines} height={p.height} width={p.width} theme={p.theme} />;
+  return <Lines lines={lines} height={p.height} width={p.width} />;
 }
 
-export function ConfirmView(p: {
-  action: PreparedAction;
-  height: number;
-  width: number;
-  theme: Theme;
-}) {
+export function ConfirmView(p: { action: PreparedAction; height: number; width: number }) {
   const a = p.action;
   const lines: Line[] = [{ text: a.title, tone: "bold" }];
   if (a.refused) {
@@ -128,5 +117,5 @@ export function ConfirmView(p: {
     });
     lines.push({ text: "" }, { text: "Proceed? y: yes · n or Esc: no", tone: "bold" });
   }
-  return <Lines lines={lines} height={p.height} width={p.width} theme={p.theme} />;
+  return <Lines lines={lines} height={p.height} width={p.width} />;
 }

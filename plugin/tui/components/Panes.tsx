@@ -6,7 +6,7 @@ import { toneOf } from "../../lib/events.js";
 import { age, type Tone } from "../../lib/output.js";
 import { fit } from "../view.js";
 import type { DoctorCheck, EventRow, PodDetails, TuiSnapshot } from "../types.js";
-import type { Theme } from "./theme.js";
+import { useTheme } from "./theme.js";
 
 export function webhookText(s: TuiSnapshot["webhook"]): { text: string; tone: Tone } {
   switch (s.state) {
@@ -48,23 +48,23 @@ export interface StatusBarProps {
   optedIn: number;
   coresLastHour: number;
   width: number;
-  theme: Theme;
 }
 
 export const StatusBar = memo(function StatusBar(p: StatusBarProps) {
+  const theme = useTheme();
   const s = p.snapshot;
   const wh = webhookText(s.webhook);
   const wa = watcherText(s.watcher);
   const link =
     s.link === "live" ? "live" : s.link === "connecting" ? "connecting…" : "reconnecting…";
   const parts: { text: string; style: object }[] = [
-    { text: "CoreDog", style: p.theme.title },
+    { text: "CoreDog", style: theme.title },
     { text: `ns: ${s.namespacePending ? "…" : (s.namespace ?? "all")}`, style: {} },
-    { text: wh.text, style: p.theme.tone(wh.tone) },
-    { text: wa.text, style: p.theme.tone(wa.tone) },
+    { text: wh.text, style: theme.tone(wh.tone) },
+    { text: wa.text, style: theme.tone(wa.tone) },
     { text: `pods: ${p.shown} shown, ${p.optedIn} opted in`, style: {} },
-    { text: `cores/1h: ${p.coresLastHour}`, style: p.coresLastHour ? p.theme.tone("warn") : {} },
-    { text: link, style: p.theme.tone(s.link === "live" ? "ok" : "bad") },
+    { text: `cores/1h: ${p.coresLastHour}`, style: p.coresLastHour ? theme.tone("warn") : {} },
+    { text: link, style: theme.tone(s.link === "live" ? "ok" : "bad") },
   ];
   let left = p.width;
   const shown: typeof parts = [];
@@ -92,28 +92,24 @@ export interface EventsPaneProps {
   width: number;
   now: number;
   coresLastHour: number;
-  theme: Theme;
 }
 
 export const EventsPane = memo(function EventsPane(p: EventsPaneProps) {
+  const theme = useTheme();
   const body = p.events.slice(0, Math.max(0, p.height - 1));
   return (
     <Box flexDirection="column" height={p.height}>
-      <Text {...p.theme.title}>
+      <Text {...theme.title}>
         {fit(
           `Events (newest first, ${p.events.length}) · cores in the last hour: ${p.coresLastHour}`,
           p.width,
         )}
       </Text>
       {body.length === 0 ? (
-        <Text {...p.theme.tone("dim")}>{fit("  no CoreDog events", p.width)}</Text>
+        <Text {...theme.tone("dim")}>{fit("  no CoreDog events", p.width)}</Text>
       ) : (
         body.map((e, i) => (
-          <Text
-            key={`${e.uid ?? i}-${e.count}`}
-            {...p.theme.tone(toneOf(e.reason))}
-            wrap="truncate"
-          >
+          <Text key={`${e.uid ?? i}-${e.count}`} {...theme.tone(toneOf(e.reason))} wrap="truncate">
             {fit(
               `  ${(e.time ? age(e.time, p.now) : "?").padEnd(5)} ${e.reason.padEnd(17)} ${`${e.namespace}/${e.pod}`} ${e.node ? `on ${e.node} ` : ""}${e.count > 1 ? `x${e.count} ` : ""}${e.message.replace(/\s*\n\s*/g, " ")}`,
               p.width,
@@ -191,10 +187,10 @@ export interface DetailsProps {
   height: number;
   width: number;
   now: number;
-  theme: Theme;
 }
 
 export const DetailsPane = memo(function DetailsPane(p: DetailsProps) {
+  const theme = useTheme();
   const d = p.details;
   if (!d) {
     return (
@@ -242,7 +238,7 @@ export const DetailsPane = memo(function DetailsPane(p: DetailsProps) {
   return (
     <Box flexDirection="column" height={p.height}>
       {lines.slice(0, p.height).map((l, i) => (
-        <Text key={i} {...(l.tone ? p.theme.tone(l.tone) : {})} wrap="truncate">
+        <Text key={i} {...(l.tone ? theme.tone(l.tone) : {})} wrap="truncate">
           {fit(l.text, p.width)}
         </Text>
       ))}
@@ -250,7 +246,8 @@ export const DetailsPane = memo(function DetailsPane(p: DetailsProps) {
   );
 });
 
-export function Footer(p: { hints: [string, string][]; width: number; theme: Theme }) {
+export function Footer(p: { hints: [string, string][]; width: number }) {
+  const theme = useTheme();
   let left = p.width;
   const shown: [string, string][] = [];
   for (const h of p.hints) {
@@ -264,7 +261,7 @@ export function Footer(p: { hints: [string, string][]; width: number; theme: The
       {shown.map(([k, what], i) => (
         <Text key={k}>
           {i > 0 ? "  " : ""}
-          <Text {...p.theme.key}>{k}</Text> {what}
+          <Text {...theme.key}>{k}</Text> {what}
         </Text>
       ))}
     </Box>

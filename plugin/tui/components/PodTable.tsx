@@ -5,7 +5,7 @@ import { Box, Text } from "ink";
 import { lsColumns } from "../../lib/listing.js";
 import { fit } from "../view.js";
 import type { PodItem } from "../types.js";
-import type { Theme } from "./theme.js";
+import { useTheme } from "./theme.js";
 
 export interface PodTableProps {
   rows: PodItem[];
@@ -14,7 +14,6 @@ export interface PodTableProps {
   selected: number;
   width: number;
   allNamespaces: boolean;
-  theme: Theme;
   now: number;
   emptyText: string;
 }
@@ -22,6 +21,7 @@ export interface PodTableProps {
 const GAP = "  ";
 
 export const PodTable = memo(function PodTable(p: PodTableProps) {
+  const theme = useTheme();
   const bodyHeight = Math.max(0, p.height - 1);
   const slice = p.rows.slice(p.start, p.start + bodyHeight);
   const columns = lsColumns(p.now).filter((c) => p.allNamespaces || c.header !== "NAMESPACE");
@@ -38,20 +38,20 @@ export const PodTable = memo(function PodTable(p: PodTableProps) {
   });
   return (
     <Box flexDirection="column" height={p.height}>
-      <Text {...p.theme.title}>{line(columns.map((c) => c.header))}</Text>
+      <Text {...theme.title}>{line(columns.map((c) => c.header))}</Text>
       {slice.length === 0 ? (
-        <Text {...p.theme.tone("dim")}>{fit(`  ${p.emptyText}`, p.width)}</Text>
+        <Text {...theme.tone("dim")}>{fit(`  ${p.emptyText}`, p.width)}</Text>
       ) : (
         lines.map((text, i) => {
           const row = slice[i]!;
           const isSelected = p.start + i === p.selected;
           const style = isSelected
-            ? p.theme.selected
+            ? theme.selected
             : !row.optedIn
-              ? p.theme.tone("dim")
+              ? theme.tone("dim")
               : row.injected
                 ? {}
-                : p.theme.tone("warn");
+                : theme.tone("warn");
           return (
             <Text key={row.key} {...style} wrap="truncate">
               {text}

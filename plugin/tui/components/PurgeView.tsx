@@ -14,13 +14,12 @@ import {
   type PurgeState,
 } from "../purge-flow.js";
 import { Lines, type Line } from "./Dialogs.js";
-import type { Theme } from "./theme.js";
 
 function pad(s: string, n: number) {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
 
-export function PurgeView(p: { state: PurgeState; height: number; width: number; theme: Theme }) {
+export function PurgeView(p: { state: PurgeState; height: number; width: number }) {
   const s = p.state;
   let lines: Line[];
   switch (s.step) {
@@ -166,5 +165,5 @@ export function PurgeView(p: { state: PurgeState; height: number; width: number;
       break;
     }
   }
-  return <Lines lines={lines} height={p.height} width={p.width} theme={p.theme} />;
+  return <Lines lines={lines} height={p.height} width={p.width} />;
 }

@@ -1,4 +1,5 @@
 // Colours only when allowed (NO_COLOR unset): every styled Text takes its props from here.
+import { createContext, useContext } from "react";
 import type { Tone } from "../../lib/output.js";
 
 export interface TextStyle {
@@ -38,4 +39,11 @@ export function makeTheme(color: boolean): Theme {
 /** NO_COLOR (https://no-color.org): present and not empty turns colour off. */
 export function colorAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.NO_COLOR === undefined || env.NO_COLOR === "";
+}
+
+/** The theme every component of the console draws with; App provides it once. */
+export const ThemeContext = createContext<Theme>(makeTheme(false));
+
+export function useTheme(): Theme {
+  return useContext(ThemeContext);
 }
