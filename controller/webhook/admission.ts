@@ -25,24 +25,56 @@ export interface NamespaceLookup {
 export type AllowCode = "not-pod" | "not-create" | "no-object" | "internal-error" | "bad-request";
 export type OutcomeCode = SkipCode | "pod-security-unknown" | AllowCode;
 
-export interface Outcome {
+/** The reply on the wire: an HTTP status and its JSON body. */
+interface Reply {
   status: number;
   body: string;
-  /** What happened, for the log and the metrics; undefined for plain HTTP errors. */
-  result?: "inject" | "skip" | "allow";
-  code?: OutcomeCode | "inject";
-  pod?: string;
-  reason?: string;
-  path?: string;
-  containers?: string[];
-  initContainers?: string[];
-  patchOps?: number;
-  dryRun?: boolean;
-  uid?: string;
-  /** Set for failures of our own (not of the input): the caller logs, counts and alerts. */
+}
+
+/** One admission request's result, one case per kind of answer; the server logs and counts by `kind`. */
+export type Outcome = Injected | Skipped | Allowed | BadRequest;
+
+/** The pod gets the directory: the patch is in the body. */
+export interface Injected extends Reply {
+  kind: "inject";
+  uid: string;
+  pod: string;
+  path: string;
+  containers: string[];
+  initContainers: string[];
+  patchOps: number;
+  dryRun: boolean;
+}
+
+/** The pod is admitted unchanged for one of the guide's reasons (or because Pod Security could not be checked). */
+export interface Skipped extends Reply {
+  kind: "skip";
+  uid: string;
+  pod: string;
+  code: SkipCode | "pod-security-unknown";
+  reason: string;
+  dryRun: boolean;
+  /** Set when the skip comes from our own failure (the namespace could not be read): alert. */
   internalError?: Error;
-  /** Set for bad input. */
-  badRequest?: string;
+}
+
+/** Admitted unchanged without a decision: not a pod CREATE, input we could only partly read, or our own failure. */
+export interface Allowed extends Reply {
+  kind: "allow";
+  uid: string;
+  code: AllowCode;
+  dryRun: boolean;
+  pod?: string;
+  /** Our own failure: the caller logs, counts and alerts. */
+  internalError?: Error;
+  /** What was wrong with the input, when it was let through anyway. */
+  badInput?: string;
+}
+
+/** Not an AdmissionReview we can answer: HTTP 400. */
+export interface BadRequest extends Reply {
+  kind: "bad-request";
+  message: string;
 }
 
 /** Skips the pod's owner can fix: also returned as a warning kubectl shows them. */
@@ -92,8 +124,8 @@ const PLAIN_UID = /^[0-9A-Za-z-]*$/;
 function reviewBody(
   apiVersion: AdmissionVersion,
   uid: string,
-  patch: string | undefined,
-  warnings: string[] | undefined,
+  patch?: string,
+  warnings?: string[],
 ): string {
   // Hand-built: the only variable parts are JSON-escaped strings; this is the hot path.
   const quotedUid = PLAIN_UID.test(uid) ? `"${uid}"` : JSON.stringify(uid);
@@ -110,25 +142,32 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const UID_RE = /"uid"\s*:\s*"([0-9A-Za-z-]{1,128})"/;
 const VERSION_RE = /"apiVersion"\s*:\s*"(admission\.k8s\.io\/v1(?:beta1)?)"/;
 
-function badRequest(message: string): Outcome {
-  return { status: 400, body: statusBody(400, message), badRequest: message };
+// One small constructor per kind of answer.
+
+function badRequest(message: string): BadRequest {
+  return { kind: "bad-request", status: 400, body: statusBody(400, message), message };
 }
 
-function allow(
-  apiVersion: AdmissionVersion,
+function allowed(
+  version: AdmissionVersion,
   uid: string,
   code: AllowCode,
-  extra: Partial<Outcome> = {},
-  warnings?: string[],
-): Outcome {
-  return {
-    status: 200,
-    body: reviewBody(apiVersion, uid, undefined, warnings),
-    result: "allow",
-    code,
-    uid,
-    ...extra,
-  };
+  dryRun: boolean,
+): Allowed {
+  return { kind: "allow", status: 200, body: reviewBody(version, uid), code, uid, dryRun };
+}
+
+/** Bad input from which the uid could still be read: admitted with a warning rather than refused. */
+function allowedBadInput(
+  version: AdmissionVersion,
+  uid: string,
+  code: AllowCode,
+  badInput: string,
+  dryRun: boolean,
+  warning?: string,
+): Allowed {
+  const body = reviewBody(version, uid, undefined, warning ? [warningText(warning)] : undefined);
+  return { kind: "allow", status: 200, body, code, uid, dryRun, badInput };
 }
 
 function errorMessage(err: unknown): string {
@@ -150,9 +189,14 @@ export function review(text: string, namespaces: NamespaceLookup): Outcome | Pro
     const version = VERSION_RE.exec(text)?.[1] as AdmissionVersion | undefined;
     if (uid && version) {
       // Answer what we can rather than make the API server apply failurePolicy to a pod.
-      return allow(version, uid, "bad-request", { badRequest: why }, [
-        warningText(`the admission request could not be read (${why}); pod admitted unchanged`),
-      ]);
+      return allowedBadInput(
+        version,
+        uid,
+        "bad-request",
+        why,
+        false,
+        `the admission request could not be read (${why}); pod admitted unchanged`,
+      );
     }
     return badRequest(`expected an AdmissionReview: ${why}`);
   }
@@ -187,15 +231,12 @@ export function review(text: string, namespaces: NamespaceLookup): Outcome | Pro
   const isPodsResource =
     !isObject(resource) || resource.resource === undefined || resource.resource === "pods";
   if (!isPod || !isPodsResource || (request.subResource ?? "") !== "") {
-    return allow(version, uid, "not-pod", { dryRun });
+    return allowed(version, uid, "not-pod", dryRun);
   }
-  if (request.operation !== "CREATE") return allow(version, uid, "not-create", { dryRun });
+  if (request.operation !== "CREATE") return allowed(version, uid, "not-create", dryRun);
   const object = request.object;
   if (!isObject(object)) {
-    return allow(version, uid, "no-object", {
-      dryRun,
-      badRequest: "CREATE of a Pod without an object",
-    });
+    return allowedBadInput(version, uid, "no-object", "CREATE of a Pod without an object", dryRun);
   }
 
   const pod = object as V1Pod;
@@ -229,7 +270,6 @@ async function afterLookup(
   namespaces: NamespaceLookup,
   ctx: Context,
 ): Promise<Outcome> {
-  const { version, uid, dryRun } = ctx;
   let ns: V1Namespace | undefined;
   try {
     ns = await namespaces.fetch(nsName);
@@ -237,17 +277,9 @@ async function afterLookup(
     // Injecting into an enforcing namespace makes the API server reject the pod; skipping
     // only costs this pod its core dumps. Never block a pod: skip, say so, alert.
     const reason = `pod security of namespace ${nsName} could not be checked (${errorMessage(err)}); not injecting, so that the pod cannot be rejected for a hostPath volume`;
-    return {
-      status: 200,
-      body: reviewBody(version, uid, undefined, [warningText(`skip injection: ${reason}`)]),
-      result: "skip",
-      code: "pod-security-unknown",
-      reason,
-      pod: ctx.name,
-      uid,
-      dryRun,
+    return skipped(ctx, "pod-security-unknown", reason, true, {
       internalError: new Error(`namespace lookup failed: ${errorMessage(err)}`),
-    };
+    });
   }
   try {
     // Unknown to the API server too: nothing enforces Pod Security there (yet).
@@ -257,30 +289,27 @@ async function afterLookup(
   }
 }
 
-function answer(pod: V1Pod, decision: Decision, ctx: Context): Outcome {
+function skipped(
+  ctx: Context,
+  code: Skipped["code"],
+  reason: string,
+  warn: boolean,
+  extra: { internalError?: Error } = {},
+): Skipped {
   const { version, uid, dryRun, name } = ctx;
-  if (!decision.inject) {
-    const warnings = WARN_CODES.has(decision.code)
-      ? [warningText(`skip injection: ${decision.reason}`)]
-      : undefined;
-    return {
-      status: 200,
-      body: reviewBody(version, uid, undefined, warnings),
-      result: "skip",
-      code: decision.code,
-      reason: decision.reason,
-      pod: name,
-      uid,
-      dryRun,
-    };
-  }
+  const warnings = warn ? [warningText(`skip injection: ${reason}`)] : undefined;
+  const body = reviewBody(version, uid, undefined, warnings);
+  return { kind: "skip", status: 200, body, code, reason, pod: name, uid, dryRun, ...extra };
+}
+
+function injected(pod: V1Pod, decision: Decision & { inject: true }, ctx: Context): Injected {
+  const { version, uid, dryRun, name } = ctx;
   const ops = injectionPatch(pod, decision);
   const patch = ops.length > 0 ? Buffer.from(JSON.stringify(ops)).toString("base64") : undefined;
   return {
+    kind: "inject",
     status: 200,
-    body: reviewBody(version, uid, patch, undefined),
-    result: "inject",
-    code: "inject",
+    body: reviewBody(version, uid, patch),
     pod: name,
     path: decision.path,
     containers: decision.containers,
@@ -291,18 +320,23 @@ function answer(pod: V1Pod, decision: Decision, ctx: Context): Outcome {
   };
 }
 
-function internalError(err: unknown, ctx: Context): Outcome {
+function answer(pod: V1Pod, decision: Decision, ctx: Context): Injected | Skipped {
+  if (decision.inject) return injected(pod, decision, ctx);
+  return skipped(ctx, decision.code, decision.reason, WARN_CODES.has(decision.code));
+}
+
+/** Our own failure: the pod is admitted unchanged, with a warning, and the server alerts. */
+function internalError(err: unknown, ctx: Context): Allowed {
   const e = err instanceof Error ? err : new Error(String(err));
+  const warning = `internal error, pod admitted without the core dump directory: ${e.message}`;
   return {
+    kind: "allow",
     status: 200,
-    body: reviewBody(ctx.version, ctx.uid, undefined, [
-      warningText(`internal error, pod admitted without the core dump directory: ${e.message}`),
-    ]),
-    result: "allow",
+    body: reviewBody(ctx.version, ctx.uid, undefined, [warningText(warning)]),
     code: "internal-error",
-    pod: ctx.name || undefined,
     uid: ctx.uid,
     dryRun: ctx.dryRun,
     internalError: e,
+    ...(ctx.name ? { pod: ctx.name } : {}),
   };
 }

@@ -241,46 +241,54 @@ export function createWebhookServer(
   }
 
   function record(o: Outcome): void {
-    if (o.result !== undefined) metrics.decision(o.result, o.code ?? "unknown");
-    if (o.internalError) {
-      metrics.error(o.code === "pod-security-unknown" ? "pod-security-lookup" : "internal");
-      log.error(
-        { pod: o.pod, uid: o.uid, error: o.internalError.message },
-        o.code === "pod-security-unknown"
-          ? `skip injection: ${o.reason}`
-          : `internal error, pod admitted without injection: ${o.internalError.message}`,
-      );
-      opts.onInternalError(o.internalError, o.pod);
-      return;
+    if (o.kind === "bad-request") return badInput(undefined, o.message);
+    metrics.decision(o.kind, o.kind === "inject" ? "inject" : o.code);
+    const dryRun = o.dryRun ? true : undefined;
+    switch (o.kind) {
+      case "inject":
+        return line(
+          "info",
+          {
+            pod: o.pod,
+            path: o.path,
+            containers: o.containers.join(","),
+            initContainers: o.initContainers.length > 0 ? o.initContainers.join(",") : undefined,
+            ops: o.patchOps,
+            dryRun,
+          },
+          `inject core dump directory at ${o.path} into ${o.pod}`,
+        );
+      case "skip":
+        if (o.internalError) {
+          metrics.error("pod-security-lookup");
+          log.error(
+            { pod: o.pod, uid: o.uid, error: o.internalError.message },
+            `skip injection: ${o.reason}`,
+          );
+          return opts.onInternalError(o.internalError, o.pod);
+        }
+        return line(
+          "info",
+          { pod: o.pod, code: o.code, reason: o.reason, dryRun },
+          `skip injection: ${o.reason}`,
+        );
+      case "allow":
+        if (o.internalError) {
+          metrics.error("internal");
+          log.error(
+            { pod: o.pod, uid: o.uid, error: o.internalError.message },
+            `internal error, pod admitted without injection: ${o.internalError.message}`,
+          );
+          return opts.onInternalError(o.internalError, o.pod);
+        }
+        if (o.badInput !== undefined) return badInput(o.uid, o.badInput);
+        return line("debug", { uid: o.uid, code: o.code }, "admission request allowed unchanged");
     }
-    if (o.badRequest !== undefined) {
-      metrics.error("bad-request");
-      log.warn({ uid: o.uid, error: o.badRequest }, `bad admission request: ${o.badRequest}`);
-      return;
-    }
-    const dry = o.dryRun ? true : undefined;
-    if (o.result === "skip") {
-      line(
-        "info",
-        { pod: o.pod, code: o.code, reason: o.reason, dryRun: dry },
-        `skip injection: ${o.reason}`,
-      );
-    } else if (o.result === "inject") {
-      line(
-        "info",
-        {
-          pod: o.pod,
-          path: o.path,
-          containers: o.containers!.join(","),
-          initContainers: o.initContainers!.length > 0 ? o.initContainers!.join(",") : undefined,
-          ops: o.patchOps,
-          dryRun: dry,
-        },
-        `inject core dump directory at ${o.path} into ${o.pod}`,
-      );
-    } else if (o.result === "allow") {
-      line("debug", { uid: o.uid, code: o.code }, "admission request allowed unchanged");
-    }
+  }
+
+  function badInput(uid: string | undefined, message: string): void {
+    metrics.error("bad-request");
+    log.warn({ uid, error: message }, `bad admission request: ${message}`);
   }
 
   return {
