@@ -232,7 +232,7 @@ describe("notifier", () => {
     n.notify(coreReport(), "uploaded");
     const t0 = Date.now();
     await n.stop(300);
-    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(Date.now() - t0).toBeLessThan(5000); // the deadline, not the hang
     expect(lines.some((l) => l.includes("notice failed") && l.includes("aborted"))).toBe(true);
   });
 });

@@ -41,15 +41,14 @@ describe("reporter", () => {
       stopDeadlineMs: 400,
     });
     const before = rx.received("slack").length;
-    const t0 = performance.now();
     for (let i = 0; i < 20; i++) reporter.uploaded(coreReport({ filename: `core.api.${i}` }));
     reporter.failed(coreReport(), new Error("S3 down"));
-    const took = performance.now() - t0;
-    expect(took).toBeLessThan(250); // a hanging receiver would cost 10 s per attempt
+    // Returned while every send still hangs: no notice has ended yet, sent or failed.
+    expect(lines.filter((l) => /notice sent|timed out|aborted/.test(l))).toEqual([]);
     await rx.waitFor("slack", before + 1); // the sends really are under way
     const t1 = Date.now();
     await reporter.stop();
-    expect(Date.now() - t1).toBeLessThan(2000);
+    expect(Date.now() - t1).toBeLessThan(8000); // not the 10 s a hanging attempt lasts
     expect(lines.some((l) => l.includes("notice error: stop deadline reached"))).toBe(true);
     rx.behave("slack", "ok");
   });

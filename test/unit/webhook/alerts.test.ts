@@ -67,10 +67,9 @@ it("never waits for the receiver and logs a failed alert", async () => {
       log: createLogger({ write: logs.write }),
       timeoutMs: 300,
     });
-    const t0 = performance.now();
-    alerter.alert("internal error");
-    // Returns at once: the receiver would hold an awaiting caller for the whole 300 ms timeout.
-    expect(performance.now() - t0).toBeLessThan(100);
+    // Returns before the attempt has ended: its failure (after the 300 ms timeout) is logged later.
+    expect(alerter.alert("internal error")).toBeUndefined();
+    expect(logs.text()).not.toMatch(/alert notice failed/);
     await alerter.idle();
     expect(received).toHaveLength(0);
     expect(logs.text()).toMatch(
