@@ -1,10 +1,10 @@
 // `coredog-controller watcher`: finds the node's core dumps, stores and verifies them, deletes the local copy and
 // reports (Events, notices, custom handler); health, readiness and metrics over HTTP.
-import { existsSync } from "node:fs";
 import { mkdir, readFile, realpath, writeFile } from "node:fs/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CORE_PATTERN, CORE_PATTERN_FILE } from "../../src/names.js";
 import type { Settings } from "../../src/settings.js";
+import { kubeConfigSource, loadKubeConfig } from "../kubeconfig.js";
 import { createLogger, type Logger } from "../log.js";
 import { WATCHER_USAGE, parseWatcherArgs, type WatcherOptions } from "./args.js";
 import { Detector } from "./detect.js";
@@ -18,8 +18,6 @@ import { startHttp } from "./server.js";
 import { SettingsSource } from "./settingsource.js";
 import { createCfsStore, createLazyS3Store, type Store } from "./store.js";
 import type { Reporter } from "./types.js";
-
-const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 export interface WatcherDeps {
   log?: Logger;
@@ -44,15 +42,12 @@ export interface RunningWatcher {
   stop(): Promise<void>;
 }
 
-async function loadKubeConfig(o: WatcherOptions): Promise<KubeConfig | undefined> {
-  const haveCluster = !!process.env.KUBERNETES_SERVICE_HOST && existsSync(SA_TOKEN);
-  if (!o.kubeconfig && !haveCluster && !process.env.KUBECONFIG) return undefined;
+/** The API client, or undefined (run without the API) when nothing says where a cluster is. */
+async function clusterConfig(o: WatcherOptions): Promise<KubeConfig | undefined> {
+  const source = kubeConfigSource(o.kubeconfig);
+  if (source.kind === "none") return undefined;
   const { KubeConfig } = await import("./k8s.js");
-  const kc = new KubeConfig();
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-  else if (haveCluster) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
+  return loadKubeConfig(KubeConfig, source);
 }
 
 async function configureCorePattern(log: Logger): Promise<void> {
@@ -107,7 +102,7 @@ export async function startWatcher(
   const journal = new Journal(o.journal);
   for (const f of await journal.load()) log.error(`journal error: unreadable entry ${f} ignored`);
 
-  const kc = deps.kc === null ? undefined : (deps.kc ?? (await loadKubeConfig(o)));
+  const kc = deps.kc === null ? undefined : (deps.kc ?? (await clusterConfig(o)));
   let pods: (PodLookup & { ready(): boolean; stop(): void }) | undefined;
   if (kc) {
     const { createPodResolver } = await import("./podresolver.js");

@@ -1,6 +1,7 @@
 // `coredog-controller webhook`: the mutating admission webhook of MutatingWebhookConfiguration
 // `coredog`. Wires flags, logger, certificates, settings, namespace cache, alerts and the server.
 import { KubeConfig } from "@kubernetes/client-node";
+import { kubeConfigSource, loadKubeConfig } from "../kubeconfig.js";
 import { createLogger, type Logger } from "../log.js";
 import { sendNotice } from "../notify/send.js";
 import type { NoticeChannel } from "../notify/payloads.js";
@@ -38,14 +39,6 @@ export interface RunningWebhook {
   flushLogs(): Promise<void>;
 }
 
-export function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function startWebhook(
   args: WebhookArgs,
   deps: WebhookDeps = {},
@@ -74,7 +67,7 @@ export async function startWebhook(
 
     let namespaces = deps.namespaces;
     if (!namespaces) {
-      const kc = deps.kubeConfig ?? loadKubeConfig(args.kubeconfig);
+      const kc = deps.kubeConfig ?? loadKubeConfig(KubeConfig, kubeConfigSource(args.kubeconfig));
       log.info(
         { server: kc.getCurrentCluster()?.server },
         "watching namespaces for Pod Security labels",
