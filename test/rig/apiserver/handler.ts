@@ -35,7 +35,7 @@ import { watch } from "./watch.js";
 
 export type { ServerContext } from "./context.js";
 
-interface Request {
+interface ResourceRequest {
   req: IncomingMessage;
   res: ServerResponse;
   route: Route;
@@ -45,7 +45,7 @@ interface Request {
   accept: string;
 }
 
-async function body(r: Request): Promise<KubeObject | undefined> {
+async function body(r: ResourceRequest): Promise<KubeObject | undefined> {
   // A subresource's body is not the resource's kind (Binding, Eviction, Scale...), so it is not decoded as one.
   return (await readObject(r.req, r.route.subresource ? undefined : r.route.info)) as
     KubeObject | undefined;
@@ -125,7 +125,7 @@ export class ApiHandler {
       return;
     }
     if (!route.info.namespaced && route.namespace !== undefined) throw pathNotFound();
-    const r: Request = {
+    const r: ResourceRequest = {
       req,
       res,
       route,
@@ -148,14 +148,14 @@ export class ApiHandler {
     }
   }
 
-  private async get({ route, q, req, res, accept }: Request): Promise<void> {
+  private async get({ route, q, req, res, accept }: ResourceRequest): Promise<void> {
     if (route.subresource === "log") return await podLog(this.ctx, route, q, res);
     if (route.name) return getOne(this.ctx, route, res, accept, q);
     if (flag(q.get("watch"))) return watch(this.ctx, route, q, req, res, accept);
     return list(this.ctx, route, q, res, accept);
   }
 
-  private async post(r: Request): Promise<void> {
+  private async post(r: ResourceRequest): Promise<void> {
     const { route, res, user, dryRun } = r;
     const b = await body(r);
     if (route.name && route.subresource) {
@@ -168,14 +168,14 @@ export class ApiHandler {
     send(res, 201, render(route.info, object), warningHeaders(warnings));
   }
 
-  private async put(r: Request): Promise<void> {
+  private async put(r: ResourceRequest): Promise<void> {
     const { route, res, user, dryRun } = r;
     if (!route.name) throw methodNotAllowed();
     const out = await update(this.ctx, route, requireBody(await body(r)), user, dryRun);
     send(res, 200, out.body, warningHeaders(out.warnings));
   }
 
-  private async patch({ route, req, res, user, dryRun, q }: Request): Promise<void> {
+  private async patch({ route, req, res, user, dryRun, q }: ResourceRequest): Promise<void> {
     if (!route.name) throw methodNotAllowed();
     const contentType = String(req.headers["content-type"] ?? "")
       .split(";")[0]!
@@ -185,7 +185,7 @@ export class ApiHandler {
     send(res, out.created ? 201 : 200, out.body, warningHeaders(out.warnings));
   }
 
-  private async delete({ route, req, res, q, dryRun }: Request): Promise<void> {
+  private async delete({ route, req, res, q, dryRun }: ResourceRequest): Promise<void> {
     const opts = deleteOptions((await readObject(req)) as AnyObj | undefined, q);
     const dry = dryRun || (Array.isArray(opts.dryRun) && opts.dryRun.includes("All"));
     if (route.name)
