@@ -7,7 +7,7 @@ import type { ServerResponse } from "node:http";
 import { ExecProxy, isExecPath } from "./exec.js";
 import { makePki } from "./pki.js";
 import { Authorizer, bootstrapClusterRoles, Tokens } from "./rbac.js";
-import { ApiHandler } from "./server.js";
+import { ApiHandler } from "./handler.js";
 import { Store } from "./store.js";
 
 export { Store } from "./store.js";

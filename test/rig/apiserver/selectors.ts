@@ -1,94 +1,43 @@
 // Label and field selectors with Kubernetes' syntax and errors.
-import { labelSelectorMatches } from "../../../src/labelselector.js";
+import {
+  matches,
+  matchesSelectorObject,
+  parseSelector,
+  SelectorSyntaxError,
+  type LabelSelectorObject,
+  type Requirement,
+} from "../labelselector.js";
 import { badRequest } from "./status.js";
 import type { KubeObject } from "./store.js";
 import type { ResourceInfo } from "./resources.js";
 
-type LabelReq =
-  | { key: string; op: "=" | "!="; values: [string] }
-  | { key: string; op: "in" | "notin"; values: string[] }
-  | { key: string; op: "exists" | "!" };
+export type LabelSelector = Requirement[];
 
-export type LabelSelector = LabelReq[];
-
-/** Splits on commas that are not inside parentheses. */
-function splitTop(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = "";
-  for (const ch of s) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((x) => x.trim()).filter((x) => x !== "");
-}
-
+/** Parses a labelSelector query parameter; a syntax error is a 400 like kube-apiserver's. */
 export function parseLabelSelector(s: string | null | undefined): LabelSelector {
-  if (!s) return [];
-  const reqs: LabelReq[] = [];
-  for (const part of splitTop(s)) {
-    let m: RegExpMatchArray | null;
-    if ((m = part.match(/^([^\s!=()]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-      reqs.push({
-        key: m[1]!,
-        op: m[2] as "in" | "notin",
-        values: m[3]!.split(",").map((v) => v.trim()),
-      });
-    } else if ((m = part.match(/^([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)$/))) {
-      reqs.push({ key: m[1]!, op: m[2] === "!=" ? "!=" : "=", values: [m[3]!] });
-    } else if ((m = part.match(/^!\s*([^\s!=()]+)$/))) {
-      reqs.push({ key: m[1]!, op: "!" });
-    } else if ((m = part.match(/^([^\s!=()]+)$/))) {
-      reqs.push({ key: m[1]!, op: "exists" });
-    } else {
-      throw badRequest(`unable to parse requirement: found '${part}', expected: identifier`);
-    }
+  try {
+    return parseSelector(s);
+  } catch (e) {
+    if (e instanceof SelectorSyntaxError) throw badRequest(e.message);
+    throw e;
   }
-  return reqs;
 }
 
 export function matchLabels(
   sel: LabelSelector,
   labels: Record<string, string> | undefined,
 ): boolean {
-  const l = labels ?? {};
-  return sel.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    const v = l[r.key];
-    switch (r.op) {
-      case "=":
-        return has && v === r.values[0];
-      case "!=":
-        return !has || v !== r.values[0];
-      case "in":
-        return has && r.values.includes(v!);
-      case "notin":
-        return !has || !r.values.includes(v!);
-      case "exists":
-        return has;
-      case "!":
-        return !has;
-    }
-    return false;
-  });
+  return matches(sel, labels);
 }
 
 /** metav1.LabelSelector (matchLabels + matchExpressions) as used in specs and webhook selectors. */
-export interface MetaLabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
+export type MetaLabelSelector = LabelSelectorObject;
 
 export function matchMetaSelector(
   sel: MetaLabelSelector | undefined | null,
   labels: Record<string, string> | undefined,
 ): boolean {
-  return labelSelectorMatches(sel, labels);
+  return matchesSelectorObject(sel, labels);
 }
 
 type FieldReq = { field: string; op: "=" | "!="; value: string };

@@ -1,5 +1,4 @@
 // Clients and small helpers shared by the rig's controllers (the rig's kube-controller-manager + kube-scheduler).
-import { labelSelectorMatches } from "../../../src/labelselector.js";
 import {
   AppsV1Api,
   BatchV1Api,
@@ -13,6 +12,7 @@ import {
   type V1Pod,
   type V1PodTemplateSpec,
 } from "@kubernetes/client-node";
+import { matchesWorkloadSelector } from "../labelselector.js";
 
 export interface Clients {
   kc: KubeConfig;
@@ -137,15 +137,7 @@ export function selectorMatches(
     | undefined,
   labels: Record<string, string> | undefined,
 ): boolean {
-  // Unlike a webhook's selector, a workload's empty selector selects nothing.
-  if (!selector) return false;
-  if (
-    Object.keys(selector.matchLabels ?? {}).length === 0 &&
-    (selector.matchExpressions ?? []).length === 0
-  ) {
-    return false;
-  }
-  return labelSelectorMatches(selector, labels);
+  return matchesWorkloadSelector(selector, labels);
 }
 
 /** A plain JSON copy of a (possibly typed, with Dates) object, so raw watch objects and typed list objects look alike. */
