@@ -101,6 +101,7 @@ rgw data = ${dir}/rgw
     } catch (err) {
       throw new Error(
         `${cmd} ${args.join(" ")} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
+        { cause: err },
       );
     }
   };
@@ -165,6 +166,6 @@ rgw data = ${dir}/rgw
       ? (await run("bash", ["-c", `tail -n 5 ${log}/*.log`]).catch(() => ({ stdout: "" }))).stdout
       : "";
     await cluster.stop();
-    throw new Error(`${(err as Error).message}\n${tail}`);
+    throw new Error(`${(err as Error).message}\n${tail}`, { cause: err });
   }
 }
