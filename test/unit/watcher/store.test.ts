@@ -366,6 +366,26 @@ describe("strict S3-compatible stores", () => {
     }
   });
 
+  it("the client takes addressing and both checksum policies from the settings", async () => {
+    for (const [addressingStyle, policy] of [
+      ["virtual", "WHEN_SUPPORTED"],
+      ["path", "WHEN_REQUIRED"],
+    ] as const) {
+      const client = createS3Client(
+        storage({
+          addressingStyle,
+          forcePathStyle: addressingStyle === "path",
+          requestChecksumCalculation: policy,
+          responseChecksumValidation: policy,
+        }),
+      );
+      expect(client.config.forcePathStyle).toBe(addressingStyle === "path");
+      expect(await client.config.requestChecksumCalculation()).toBe(policy);
+      expect(await client.config.responseChecksumValidation()).toBe(policy);
+      client.destroy();
+    }
+  });
+
   it("errors without an answer from the store keep their own message", () => {
     expect(describeStoreError(new Error("connect ECONNREFUSED 127.0.0.1:9"))).toBe(
       "connect ECONNREFUSED 127.0.0.1:9",
