@@ -10,6 +10,8 @@ export interface NodeState {
   bytesWaiting: number;
   lastUpload?: { at: string; key: string; bytes: number };
   lastError?: { at: string; message: string };
+  /** The last upload's failure in the store's words (HTTP status, code, message); absent once an upload succeeds. */
+  storageError?: { at: string; message: string };
   /** Set while the settings file is bad (the watcher runs with its last good settings). */
   settingsError?: string;
   updatedAt: string;
@@ -26,6 +28,7 @@ const nodeStateSchema = z.object({
   bytesWaiting: count,
   lastUpload: z.object({ at: z.string(), key: z.string(), bytes: count }).optional(),
   lastError: z.object({ at: z.string(), message: z.string() }).optional(),
+  storageError: z.object({ at: z.string(), message: z.string() }).optional(),
   settingsError: z.string().optional(),
   updatedAt: z.string(),
   configuredPath: z.string(),
@@ -52,6 +55,7 @@ export function parseNodeState(json: string): NodeState | null {
   };
   if (s.lastUpload) state.lastUpload = s.lastUpload;
   if (s.lastError) state.lastError = s.lastError;
+  if (s.storageError) state.storageError = s.storageError;
   if (s.settingsError !== undefined) state.settingsError = s.settingsError;
   return state;
 }

@@ -7,14 +7,22 @@
 // `S3Endpoint` for cos/oss, `cfsPath` for cfs).
 //
 // Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (Secret coredog-storage) win over the file's
-// `s3AccesskeyID` / `s3SecretAccessKey` (a warning says so when both are set); AWS_REGION fills an
+// `s3AccesskeyID` / `s3SecretAccessKey` (a warning says so when both are set); with neither, the AWS
+// SDK's default chain (web identity/IRSA, EKS Pod Identity, instance roles). AWS_REGION fills an
 // absent `s3Region`, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL an absent `S3Endpoint`.
+//
+// S3-compatible stores differ (STORE_DEFAULTS): addressing (OSS refuses path style, MinIO and Ceph
+// usually need it) and the AWS SDK's flexible checksums, which many non-AWS stores refuse (B2, COS,
+// OSS, OBS, older MinIO/Ceph): off (`WHEN_REQUIRED`) unless the store is AWS itself.
 
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { PLACEHOLDERS } from "./template.js";
 
-export type StorageProtocol = "s3" | "cos" | "oss" | "cfs";
+export type StorageProtocol = "s3" | "cos" | "oss" | "minio" | "r2" | "cfs";
+export type AddressingStyle = "path" | "virtual";
+/** The AWS SDK's `requestChecksumCalculation` / `responseChecksumValidation` values. */
+export type ChecksumPolicy = "WHEN_REQUIRED" | "WHEN_SUPPORTED";
 export type Compression = "none" | "zstd" | "gzip";
 export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
 
@@ -37,7 +45,14 @@ export interface Settings {
     /** Object key prefix without leading/trailing slashes ("" = bucket root). */
     storeDir: string;
     presignedUrlExpireSeconds: number;
+    /** `path`: https://host/bucket/key; `virtual`: https://bucket.host/key. */
+    addressingStyle: AddressingStyle;
+    /** addressingStyle === "path" (the AWS SDK's option). */
     forcePathStyle: boolean;
+    /** Flexible checksums on requests (CRC32 headers, aws-chunked bodies); WHEN_REQUIRED off AWS. */
+    requestChecksumCalculation: ChecksumPolicy;
+    /** Response checksum validation, and `x-amz-checksum-mode` in presigned links; WHEN_REQUIRED off AWS. */
+    responseChecksumValidation: ChecksumPolicy;
     cfsPath?: string;
     compression: Compression;
   };
@@ -65,7 +80,40 @@ export interface Settings {
 export type ParseSettingsResult =
   { ok: true; settings: Settings; warnings: string[] } | { ok: false; errors: string[] };
 
-export const PROTOCOLS = ["s3", "cos", "oss", "cfs"] as const;
+export const PROTOCOLS = ["s3", "cos", "oss", "minio", "r2", "cfs"] as const;
+export const ADDRESSING_STYLES = ["path", "virtual"] as const;
+
+/**
+ * Per store: whether an endpoint is required, the addressing it wants, and its default region. `s3` means AWS
+ * without an endpoint (virtual-hosted) and any S3-compatible store with one (path style, like MinIO and Ceph).
+ */
+export const STORE_DEFAULTS: Record<
+  Exclude<StorageProtocol, "cfs">,
+  {
+    endpointRequired: boolean;
+    addressing: (endpoint: string | undefined) => AddressingStyle;
+    region?: string;
+  }
+> = {
+  s3: {
+    endpointRequired: false,
+    addressing: (e) => (e === undefined || isAwsEndpoint(e) ? "virtual" : "path"),
+  },
+  cos: { endpointRequired: true, addressing: () => "virtual" },
+  oss: { endpointRequired: true, addressing: () => "virtual" },
+  minio: { endpointRequired: true, addressing: () => "path" },
+  r2: { endpointRequired: true, addressing: () => "path", region: "auto" },
+};
+
+/** AWS's own S3 endpoints (commercial, China, dual-stack, FIPS): where the SDK's checksum defaults apply. */
+export function isAwsEndpoint(endpoint: string): boolean {
+  try {
+    const host = new URL(endpoint).hostname.toLowerCase();
+    return /(^|\.)amazonaws\.com(\.cn)?$/.test(host) || /(^|\.)api\.aws$/.test(host);
+  } catch {
+    return false;
+  }
+}
 export const COMPRESSIONS = ["none", "zstd", "gzip"] as const;
 export const CHANNELS = ["wechat", "slack", "dingtalk", "feishu", "webhook"] as const;
 export const GC_TYPES = ["rm", "truncate"] as const;
@@ -73,17 +121,20 @@ export const GC_TYPES = ["rm", "truncate"] as const;
 /** A commented example `config.yaml` in the guide's spellings; it parses to valid settings. */
 export const DEFAULT_CONFIG_YAML = `# CoreDog settings (ConfigMap coredog, key config.yaml). Keys are matched without regard to case.
 StorageConfig:
-  protocol: s3                   # s3 | cos | oss (S3-compatible) | cfs (copy to a mounted path)
-  # S3Endpoint: https://s3.example.com   # empty = AWS S3; MinIO, R2, COS, OSS: their endpoint
+  protocol: s3                   # s3 | cos | oss | minio | r2 (S3-compatible) | cfs (copy to a mounted path)
+  # S3Endpoint: https://s3.example.com   # empty = AWS S3; MinIO, Ceph, R2, B2, COS, OSS: their endpoint
   s3Region: us-east-1
   S3Bucket: coredog
-  # Credentials: better in Secret coredog-storage (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+  # Credentials: better in Secret coredog-storage (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY);
+  # with no keys at all, the SDK's default chain (IRSA web identity, EKS Pod Identity, instance role).
   s3AccesskeyID: ""
   s3SecretAccessKey: ""
   StoreDir: corefiles            # object keys: <StoreDir>/<namespace>/<pod>/<time>-<file>
   PresignedURLExpireSeconds: 3600
   compression: none              # none | zstd | gzip
-  # forcePathStyle: true         # default: true for s3 with an endpoint (MinIO), else false
+  # addressingStyle: path        # path | virtual; default: virtual for AWS, COS, OSS; path for MinIO, R2, s3 with an endpoint
+  # requestChecksumCalculation: WHEN_REQUIRED   # WHEN_REQUIRED | WHEN_SUPPORTED; default WHEN_SUPPORTED on AWS only
+  # responseChecksumValidation: WHEN_REQUIRED
   # cfsPath: /mnt/cfs            # protocol cfs: where to copy the cores
 DeleteLocalCorefile: true        # delete the node's copy once the upload is verified
 gc_type: rm                      # rm | truncate
@@ -143,6 +194,9 @@ const SHAPE: Shape = {
       StoreDir: value(),
       PresignedURLExpireSeconds: value(),
       forcePathStyle: value(),
+      addressingStyle: value(["addressing"]),
+      requestChecksumCalculation: value(),
+      responseChecksumValidation: value(),
       cfsPath: value(),
       compression: value(),
       deleteLocalCorefile: value(), // where the original watcher read it
@@ -450,6 +504,12 @@ const absPath = () =>
     return s.replace(/\/+$/, "") || "/";
   });
 
+const checksumPolicy = () =>
+  oneOf(["when_required", "when_supported"] as const, "when_required", {
+    required: "when_required",
+    supported: "when_supported",
+  });
+
 const storageSchema = z.object({
   enabled: bool(true),
   protocol: oneOf(PROTOCOLS, "s3"),
@@ -461,6 +521,15 @@ const storageSchema = z.object({
   StoreDir: storeDir(),
   PresignedURLExpireSeconds: int(3600, 1, 604800),
   forcePathStyle: z.unknown().optional(), // default depends on protocol and endpoint
+  addressingStyle: oneOf(ADDRESSING_STYLES, "virtual", {
+    "virtual-hosted": "virtual",
+    "virtual-hosted-style": "virtual",
+    virtualhosted: "virtual",
+    vhost: "virtual",
+    "path-style": "path",
+  }),
+  requestChecksumCalculation: checksumPolicy(),
+  responseChecksumValidation: checksumPolicy(),
   cfsPath: absPath(),
   compression: oneOf(COMPRESSIONS, "none"),
   deleteLocalCorefile: z.unknown().optional(),
@@ -614,11 +683,12 @@ export function parseSettings(
   if (endpoint !== undefined && !httpUrl(endpoint)) {
     errors.push(`StorageConfig.S3Endpoint: ${show(endpoint)} is not a valid http(s) URL`);
   }
+  const protocol = st.protocol ?? "s3";
   if (configured) {
     if (st.protocol !== "cfs" && st.S3Bucket === undefined) {
       errors.push(`StorageConfig.S3Bucket: required when protocol is ${st.protocol}`);
     }
-    if ((st.protocol === "cos" || st.protocol === "oss") && endpoint === undefined) {
+    if (protocol !== "cfs" && STORE_DEFAULTS[protocol].endpointRequired && endpoint === undefined) {
       errors.push(`StorageConfig.S3Endpoint: required when protocol is ${st.protocol}`);
     }
     if (st.protocol === "cfs" && st.cfsPath === undefined) {
@@ -631,12 +701,39 @@ export function parseSettings(
         : "StorageConfig.enabled is false; cores are kept on the node and not uploaded",
     );
   }
-  let forcePathStyle = st.protocol === "s3" && endpoint !== undefined;
-  if (st.forcePathStyle !== undefined && st.forcePathStyle !== null && st.forcePathStyle !== "") {
+  const store = STORE_DEFAULTS[protocol === "cfs" ? "s3" : protocol];
+  const given = (v: unknown) => v !== undefined && v !== null && v !== "";
+  let addressingStyle: AddressingStyle = given(storageRaw?.addressingStyle)
+    ? (st.addressingStyle ?? "virtual")
+    : store.addressing(endpoint);
+  if (given(st.forcePathStyle)) {
     const r = bool(false).safeParse(st.forcePathStyle);
-    if (r.success) forcePathStyle = r.data;
-    else errors.push(`StorageConfig.forcePathStyle: ${r.error.issues[0]?.message ?? "invalid"}`);
+    if (!r.success) {
+      errors.push(`StorageConfig.forcePathStyle: ${r.error.issues[0]?.message ?? "invalid"}`);
+    } else if (!given(storageRaw?.addressingStyle)) {
+      addressingStyle = r.data ? "path" : "virtual";
+    } else if (r.data !== (addressingStyle === "path")) {
+      errors.push(
+        `StorageConfig.forcePathStyle: ${r.data} contradicts addressingStyle ${addressingStyle}; remove one of them`,
+      );
+    }
   }
+  if (configured && st.protocol === "oss" && addressingStyle === "path") {
+    warnings.push(
+      "StorageConfig.addressingStyle: OSS refuses path-style requests (SecondLevelDomainForbidden); use virtual",
+    );
+  }
+  // The AWS SDK's flexible checksums are what AWS recommends; elsewhere they are refused often enough that
+  // CoreDog leaves them off (it checks size and sha256 itself).
+  const onAws = st.protocol === "s3" && (endpoint === undefined || isAwsEndpoint(endpoint));
+  const checksum = (
+    key: "requestChecksumCalculation" | "responseChecksumValidation",
+  ): ChecksumPolicy =>
+    given(storageRaw?.[key])
+      ? ((st[key] ?? "when_required").toUpperCase() as ChecksumPolicy)
+      : onAws
+        ? "WHEN_SUPPORTED"
+        : "WHEN_REQUIRED";
   const credential = (file: string | undefined, envName: string, key: string) => {
     const fromEnv = env[envName]?.trim();
     if (fromEnv) {
@@ -690,10 +787,17 @@ export function parseSettings(
       configured,
       protocol: st.protocol ?? "s3",
       region:
-        st.s3Region ?? env.AWS_REGION?.trim() ?? env.AWS_DEFAULT_REGION?.trim() ?? "us-east-1",
+        st.s3Region ??
+        (env.AWS_REGION?.trim() || undefined) ??
+        (env.AWS_DEFAULT_REGION?.trim() || undefined) ??
+        store.region ??
+        "us-east-1",
       storeDir: st.StoreDir,
       presignedUrlExpireSeconds: st.PresignedURLExpireSeconds ?? 3600,
-      forcePathStyle,
+      addressingStyle,
+      forcePathStyle: addressingStyle === "path",
+      requestChecksumCalculation: checksum("requestChecksumCalculation"),
+      responseChecksumValidation: checksum("responseChecksumValidation"),
       compression: st.compression ?? "none",
       ...(endpoint !== undefined ? { endpoint } : {}),
       ...(st.S3Bucket !== undefined ? { bucket: st.S3Bucket } : {}),

@@ -175,6 +175,7 @@ export async function startWatcher(
       bytesWaiting: pl.bytesWaiting,
       ...(pl.activity.lastUpload ? { lastUpload: pl.activity.lastUpload } : {}),
       ...(pl.activity.lastError ? { lastError: pl.activity.lastError } : {}),
+      ...(pl.activity.storageError ? { storageError: pl.activity.storageError } : {}),
       ...(settings.error ? { settingsError: settings.error } : {}),
     }),
   });

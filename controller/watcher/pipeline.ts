@@ -46,6 +46,8 @@ export interface PipelineDeps {
 export interface Activity {
   lastUpload?: { at: string; key: string; bytes: number };
   lastError?: { at: string; message: string };
+  /** The last upload's failure as the store gave it; cleared by the next successful upload. */
+  storageError?: { at: string; message: string };
 }
 
 function reportToJson(r: CoreReport): Record<string, unknown> {
@@ -347,6 +349,7 @@ export class Pipeline {
           key: obj.key,
           bytes: obj.storedBytes,
         };
+        this.activity.storageError = undefined;
         this.d.onChange?.();
         return obj;
       } catch (err) {
@@ -362,6 +365,7 @@ export class Pipeline {
         entry.lastError = e.message;
         const stage = err instanceof VerifyError ? "verify" : "upload";
         const delay = backoffDelay(entry.attempts, backoff);
+        this.activity.storageError = { at: new Date().toISOString(), message: e.message };
         this.noteError(
           `upload of ${entry.path} failed (attempt ${entry.attempts}, ${stage}): ${e.message}; retrying in ${(delay / 1000).toFixed(1)}s`,
           stage,

@@ -1,6 +1,12 @@
-// The S3-compatible store (S3, COS, OSS, MinIO, R2 via endpoint): a streamed multipart upload with lib-storage, then
-// a verification against what the server stores. Loaded with the first upload (store.ts createLazyS3Store), so the
-// AWS SDK stays out of an idle watcher's memory.
+// The S3-compatible store (S3, COS, OSS, MinIO, Ceph, R2, B2 via endpoint): a streamed multipart upload with
+// lib-storage, then a verification against what the server stores. Loaded with the first upload (store.ts
+// createLazyS3Store), so the AWS SDK stays out of an idle watcher's memory.
+//
+// The client follows the settings: addressing style, and the SDK's flexible checksums, which are off
+// (WHEN_REQUIRED) except on AWS itself: many S3-compatible stores refuse their headers and aws-chunked bodies, and
+// the verification below (size and sha256 metadata) does not need them. With WHEN_REQUIRED for responses the
+// presigned links carry no x-amz-checksum-mode either. Without keys in the settings or the Secret, the SDK's
+// default chain finds credentials (web identity/IRSA, EKS Pod Identity, instance roles).
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -24,12 +30,42 @@ export function createS3Client(s: StorageSettings): S3Client {
   return new S3Client({
     region: s.region,
     ...(s.endpoint ? { endpoint: s.endpoint } : {}),
-    forcePathStyle: s.forcePathStyle,
+    forcePathStyle: s.addressingStyle === "path",
+    requestChecksumCalculation: s.requestChecksumCalculation,
+    responseChecksumValidation: s.responseChecksumValidation,
     ...(s.accessKeyId && s.secretAccessKey
       ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } }
       : {}),
     maxAttempts: 3,
   });
+}
+
+/**
+ * What the store answered, for logs, Events and `kubectl coredog doctor`/`status`: the HTTP status, the store's error
+ * code and its own message (`HTTP 400 InvalidArgument: Unsupported header 'x-amz-sdk-checksum-algorithm' received for
+ * this API call.`). Errors without an HTTP answer (refused connections, missing credentials) keep their message.
+ */
+export function describeStoreError(err: unknown): string {
+  const e = err as {
+    name?: string;
+    message?: string;
+    Code?: string;
+    $metadata?: { httpStatusCode?: number; requestId?: string };
+  };
+  const status = e?.$metadata?.httpStatusCode;
+  const message = e?.message ?? String(err);
+  if (status === undefined) return message;
+  const code = e.Code ?? e.name;
+  const words = message && message !== code && message !== "UnknownError" ? `: ${message}` : "";
+  const id = e.$metadata?.requestId ? ` (request id ${e.$metadata.requestId})` : "";
+  return `the store answered HTTP ${status} ${code ?? ""}${words}${id}`.replace(/ +:/, ":");
+}
+
+/** Rethrows the SDK's errors with the store's answer in the message; the original stays as `cause`. */
+function storeError(err: unknown): unknown {
+  if (err instanceof VerifyError || (err as { $metadata?: unknown })?.$metadata === undefined)
+    return err;
+  return new Error(describeStoreError(err), { cause: err });
 }
 
 export function createS3Store(s: StorageSettings, client: S3Client): Store {
@@ -100,7 +136,7 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           );
         }
         const settled = await Promise.allSettled(jobs);
-        for (const r of settled) if (r.status === "rejected") throw r.reason;
+        for (const r of settled) if (r.status === "rejected") throw storeError(r.reason);
         input.signal?.throwIfAborted();
         const original = reader;
         const stored = { bytes: storedBytes() };
@@ -111,7 +147,11 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           );
         }
         const sha256 = pre.sha256;
-        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }));
+        const head = await client
+          .send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }))
+          .catch((err: unknown) => {
+            throw storeError(err);
+          });
         if (head.ContentLength !== stored.bytes) {
           throw new VerifyError(
             `stored object is ${head.ContentLength} bytes, ${stored.bytes} were sent`,

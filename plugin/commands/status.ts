@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 export default class Status extends BaseCommand {
   static override summary = "Health of the webhook and of the watcher on each node";
   static override description =
-    "The webhook's pods and failurePolicy, whether the watchers are paused, the settings' validity, and per node: the watcher, kernel.core_pattern, files and bytes waiting, the last upload and the last error (as each watcher publishes them on its pod).";
+    "The webhook's pods and failurePolicy, whether the watchers are paused, the settings' validity, and per node: the watcher, kernel.core_pattern, files and bytes waiting, the last upload and the last error (as each watcher publishes them on its pod), and the store's own words when it refuses uploads.";
   static override examples = ["<%= config.bin %> status", "<%= config.bin %> status -o json"];
   static override flags = { output: outputFlag(["table", "json", "yaml"]) };
 
@@ -34,6 +34,11 @@ export default class Status extends BaseCommand {
     if (status.nodes.length > 0) {
       this.log("");
       this.log(formatTable(status.nodes, nodeColumns()));
+      const refused = status.nodes.filter((n) => n.storageError);
+      if (refused.length > 0) this.log("");
+      for (const n of refused) {
+        this.log(`${paint("bad", `storage on ${n.node}:`)} ${n.storageError}`);
+      }
     }
   }
 }

@@ -598,8 +598,58 @@ function settingsChecks(input: DoctorInput): Check[] {
   return checks;
 }
 
+/** What to change when the store refuses uploads, from the store's own error text. */
+export function storageFix(message: string): string {
+  if (/Unsupported header '?x-amz-(sdk-)?checksum|x-amz-trailer|aws-chunked/i.test(message)) {
+    return "the store refuses the AWS SDK's flexible checksums: remove requestChecksumCalculation / responseChecksumValidation WHEN_SUPPORTED from StorageConfig (the default off AWS is WHEN_REQUIRED)";
+  }
+  if (/SecondLevelDomainForbidden|virtual.hosted/i.test(message)) {
+    return "the store wants virtual-hosted-style requests: set StorageConfig.addressingStyle: virtual";
+  }
+  if (/NoSuchBucket|bucket does not exist/i.test(message)) {
+    return "check StorageConfig.S3Bucket and StorageConfig.addressingStyle (MinIO and Ceph usually need path)";
+  }
+  if (
+    /InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken|AccessDenied|credentials/i.test(
+      message,
+    )
+  ) {
+    return "check the keys: Secret coredog-storage (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or the watcher ServiceAccount's role (IRSA, Pod Identity) when there are none";
+  }
+  return "check StorageConfig and the Secret coredog-storage; kubectl coredog logs | grep error";
+}
+
+/** Every node's last upload failure, as the store worded it (the watchers publish it on their pods). */
+function storageChecks(input: DoctorInput): Check[] {
+  if (!input.watcherPods.ok) return [];
+  const states = input.watcherPods.value
+    .map((p) => nodeStateOf(p))
+    .filter((s): s is NodeState => s !== null);
+  if (states.length === 0) return [];
+  const failing = states.filter((s) => s.storageError);
+  if (failing.length === 0) {
+    return [
+      {
+        problem: 4,
+        id: "store-accepts",
+        status: "pass",
+        title: "the store accepts uploads",
+        detail: `no failing upload on ${states.length} node(s)`,
+      },
+    ];
+  }
+  return failing.map((s) => ({
+    problem: 4,
+    id: "store-accepts",
+    status: "fail" as const,
+    title: "the store accepts uploads",
+    detail: `${s.node} at ${s.storageError!.at}: ${s.storageError!.message}`,
+    fix: storageFix(s.storageError!.message),
+  }));
+}
+
 export function runChecks(input: DoctorInput): Check[] {
-  const checks = [...webhookChecks(input), ...settingsChecks(input)];
+  const checks = [...webhookChecks(input), ...settingsChecks(input), ...storageChecks(input)];
   if (input.pod) checks.push(...podChecks(input, input.pod));
   return checks.sort((a, b) => a.problem - b.problem);
 }

@@ -15,6 +15,8 @@ export interface NodeRow {
   bytesWaiting?: number;
   lastUpload?: string;
   lastError?: string;
+  /** The last upload's failure in the store's words; absent once an upload succeeds. */
+  storageError?: string;
   updatedAt?: string;
 }
 
@@ -57,6 +59,9 @@ export function buildStatus(input: Omit<DoctorInput, "now" | "pod" | "podNamespa
         lastError: state?.lastError
           ? `${state.lastError.at} ${state.lastError.message}`
           : state?.settingsError,
+        storageError: state?.storageError
+          ? `${state.storageError.at} ${state.storageError.message}`
+          : undefined,
         updatedAt: state?.updatedAt,
       };
     })

@@ -1,23 +1,41 @@
-// An S3-compatible server on loopback (s3rver 3.7.1, path-style), behind a small TCP proxy whose mode simulates
+// An S3-compatible server on loopback (s3rver 3.7.1), behind a small TCP proxy whose mode simulates
 // outages: "ok" forwards, "refuse" closes the listening port (connections are refused), "hang" accepts and never
 // answers. Switching to refuse/hang also cuts the connections in flight; the endpoint stays the same throughout.
+//
+// Strictness (./s3strict.ts): the server can refuse what some S3-compatible stores refuse (flexible checksums and
+// aws-chunked bodies like Backblaze B2, COS, OSS, OBS; path-style requests like OSS), require the keys it was given
+// (SigV4 checked, with a session token), and records every request's headers for the tests to inspect.
+// Virtual-hosted requests use the endpoint `http://s3.localhost:<port>`: `<bucket>.s3.localhost` resolves to
+// 127.0.0.1 through nss-myhostname (.ci/run installs it).
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // s3rver ships no types.
 // @ts-expect-error -- untyped CommonJS module
 import S3rver from "s3rver";
+import {
+  ADMIN_HEADER,
+  ADMIN_SECRET,
+  strictMiddleware,
+  type RecordedRequest,
+  type S3Keys,
+  type S3Strictness,
+} from "./s3strict.js";
 
 export type S3Mode = "ok" | "refuse" | "hang";
+export type { RecordedRequest, S3Keys, S3Strictness };
 
 export interface RigS3 {
   endpoint: string;
+  /** The same server by a name whose subdomains resolve to loopback, for virtual-hosted-style requests. */
+  vhostEndpoint: string;
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
-  /** An S3Client for the endpoint (forcePathStyle). */
+  /** An S3Client for the endpoint (forcePathStyle), the rig's own: never restricted, never recorded. */
   client: S3Client;
   /** Where s3rver keeps the objects. */
   dir: string;
@@ -25,6 +43,12 @@ export interface RigS3 {
   /** Outage simulation; see the module comment. */
   mode(mode: S3Mode): Promise<void>;
   currentMode(): S3Mode;
+  /** What the server refuses from now on (see ./s3strict.ts); [] accepts anything. */
+  strict(modes: S3Strictness[]): void;
+  /** Require requests signed with these keys (and session token) instead of the fixed rig keys. */
+  requireKeys(keys: S3Keys | undefined): void;
+  /** Every request received so far (method, URL, Host, headers), oldest first. */
+  requests: RecordedRequest[];
   /** mode("refuse") */
   pause(): Promise<void>;
   /** mode("ok") */
@@ -35,9 +59,17 @@ export interface RigS3 {
 interface S3rverInstance {
   run(): Promise<{ port: number; address: string }>;
   close(): Promise<void>;
+  /** Koa's middleware list; composed when the server starts. */
+  middleware: unknown[];
 }
 
-export async function startS3(opts: { dir?: string } = {}): Promise<RigS3> {
+interface S3rverAccount {
+  createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+}
+
+export async function startS3(
+  opts: { dir?: string; strict?: S3Strictness[]; keys?: S3Keys } = {},
+): Promise<RigS3> {
   const own = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "rig-s3-"));
   mkdirSync(dir, { recursive: true });
@@ -47,7 +79,25 @@ export async function startS3(opts: { dir?: string } = {}): Promise<RigS3> {
     silent: true,
     directory: dir,
     vhostBuckets: false,
+    // `<bucket>.s3.localhost` is a virtual-hosted request for <bucket>, `s3.localhost` and 127.0.0.1 path-style.
+    serviceEndpoint: "localhost",
   }) as S3rverInstance;
+  const requests: RecordedRequest[] = [];
+  const policy: { strict: S3Strictness[]; keys: S3Keys | undefined } = {
+    strict: opts.strict ?? [],
+    keys: opts.keys,
+  };
+  // s3rver checks only that the access key exists (it does not verify SigV4): the strict layer checks signatures
+  // when keys are required, and the keys are registered with s3rver so that it accepts them too.
+  const account = (
+    createRequire(import.meta.url)("s3rver/lib/models/account") as {
+      DUMMY_ACCOUNT: S3rverAccount;
+    }
+  ).DUMMY_ACCOUNT;
+  const register = (k: S3Keys | undefined) =>
+    k && account.createKeyPair(k.accessKeyId, k.secretAccessKey);
+  register(policy.keys);
+  server.middleware.unshift(strictMiddleware(policy, requests));
   const backend = await server.run();
 
   let mode: S3Mode = "ok";
@@ -84,6 +134,7 @@ export async function startS3(opts: { dir?: string } = {}): Promise<RigS3> {
   };
 
   const endpoint = `http://127.0.0.1:${port}`;
+  const vhostEndpoint = `http://s3.localhost:${port}`;
   const region = "us-east-1";
   const accessKeyId = "S3RVER";
   const secretAccessKey = "S3RVER";
@@ -93,6 +144,14 @@ export async function startS3(opts: { dir?: string } = {}): Promise<RigS3> {
     forcePathStyle: true,
     credentials: { accessKeyId, secretAccessKey },
   });
+  // The rig's own requests (buckets, reading back what was stored) are not what a test inspects or restricts.
+  client.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers[ADMIN_HEADER] = ADMIN_SECRET;
+      return next(args);
+    },
+    { step: "build", name: "rigAdminHeader" },
+  );
 
   const setMode = async (m: S3Mode): Promise<void> => {
     if (m === mode) return;
@@ -120,6 +179,7 @@ export async function startS3(opts: { dir?: string } = {}): Promise<RigS3> {
   let stopped = false;
   return {
     endpoint,
+    vhostEndpoint,
     region,
     accessKeyId,
     secretAccessKey,
@@ -130,6 +190,14 @@ export async function startS3(opts: { dir?: string } = {}): Promise<RigS3> {
     },
     mode: setMode,
     currentMode: () => mode,
+    strict(modes) {
+      policy.strict = [...modes];
+    },
+    requireKeys(keys) {
+      register(keys);
+      policy.keys = keys;
+    },
+    requests,
     pause: () => setMode("refuse"),
     resume: () => setMode("ok"),
     async stop() {

@@ -17,7 +17,12 @@ import { find, kustomize, validateObject, type K8sObject } from "./render.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are plain JSON */
 
-const targets = ["manifests", "manifests/overlays/cert-manager", "manifests/overlays/node-setup"];
+const targets = [
+  "manifests",
+  "manifests/overlays/cert-manager",
+  "manifests/overlays/node-setup",
+  "manifests/overlays/workload-identity",
+];
 
 describe.each(targets)("kubectl kustomize %s", (dir) => {
   const objects = kustomize(dir);
@@ -181,6 +186,20 @@ describe("overlays", () => {
     expect(mwc.metadata.annotations["cert-manager.io/inject-ca-from"]).toBe(
       `${NAMESPACE}/${WEBHOOK_NAME}`,
     );
+  });
+
+  it("workload-identity annotates the watcher's ServiceAccount for IRSA; the watcher runs as it, keys stay optional", () => {
+    const objects: K8sObject[] = kustomize("manifests/overlays/workload-identity");
+    const sa = find(objects, "ServiceAccount", "coredog-watcher") as any;
+    expect(sa.metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(
+      /^arn:aws:iam::\d+:role\//,
+    );
+    const pod = (find(objects, "DaemonSet", WATCHER_NAME) as any).spec.template.spec;
+    expect(pod.serviceAccountName).toBe("coredog-watcher");
+    const env = pod.containers[0].env as any[];
+    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+      expect(env.find((e) => e.name === name)?.valueFrom.secretKeyRef.optional).toBe(true);
+    }
   });
 
   it("node-setup makes the watcher set core_pattern, privileged", () => {

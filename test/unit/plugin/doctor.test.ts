@@ -398,6 +398,39 @@ describe("doctor, problem 4: local files are not cleaned up", () => {
     expect(c.detail).toContain("upload failed: NoSuchBucket");
   });
 
+  it("the store refuses uploads: every node's refusal in the store's words, with what to change, also without a pod", () => {
+    const b2 =
+      "the store answered HTTP 400 InvalidArgument: Unsupported header 'x-amz-sdk-checksum-algorithm' received for this API call.";
+    const oss =
+      "the store answered HTTP 403 SecondLevelDomainForbidden: Please use virtual hosted style to access.";
+    const pods = [
+      ready(
+        "coredog-watcher-x",
+        "node-1",
+        nodeState({ storageError: { at: "2026-11-27T06:00:00Z", message: b2 } }),
+      ),
+      ready(
+        "coredog-watcher-y",
+        "node-2",
+        nodeState({ node: "node-2", storageError: { at: "2026-11-27T06:01:00Z", message: oss } }),
+      ),
+      ready("coredog-watcher-z", "node-3", nodeState({ node: "node-3" })),
+    ];
+    const checks = runChecks(healthy({ pod: undefined, watcherPods: ok(pods) }));
+    const refused = checks.filter((c) => c.id === "store-accepts");
+    expect(refused.map((c) => [c.status, c.detail])).toEqual([
+      ["fail", `node-1 at 2026-11-27T06:00:00Z: ${b2}`],
+      ["fail", `node-2 at 2026-11-27T06:01:00Z: ${oss}`],
+    ]);
+    expect(refused[0]!.fix).toMatch(/flexible checksums/);
+    expect(refused[1]!.fix).toMatch(/addressingStyle: virtual/);
+    expect(verdict(checks)).toBe("problems");
+    const fine = runChecks(healthy({ pod: undefined, watcherPods: ok([pods[2]!]) })).find(
+      (c) => c.id === "store-accepts",
+    );
+    expect(fine?.status).toBe("pass");
+  });
+
   it("settings that do not parse", () => {
     const input = healthy({
       configMap: ok({ data: { "config.yaml": "gc_type: shred\n" } } as V1ConfigMap),

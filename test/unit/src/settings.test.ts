@@ -59,7 +59,10 @@ describe("parseSettings: valid files", () => {
         region: "us-east-1",
         storeDir: "corefiles",
         presignedUrlExpireSeconds: 3600,
+        addressingStyle: "virtual",
         forcePathStyle: false,
+        requestChecksumCalculation: "WHEN_SUPPORTED",
+        responseChecksumValidation: "WHEN_SUPPORTED",
         compression: "none",
       },
       deleteLocalCorefile: true,
@@ -110,7 +113,10 @@ describe("parseSettings: valid files", () => {
         bucket: "crashes",
         storeDir: "corefiles",
         presignedUrlExpireSeconds: 3600,
+        addressingStyle: "path",
         forcePathStyle: true,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
         compression: "none",
       },
       deleteLocalCorefile: true,
@@ -188,7 +194,9 @@ describe("parseSettings: valid files", () => {
         secretAccessKey: "secret",
         storeDir: "cores/prod",
         presignedUrlExpireSeconds: 600,
+        addressingStyle: "virtual",
         forcePathStyle: false,
+        requestChecksumCalculation: "WHEN_REQUIRED",
         compression: "zstd",
       },
       gcType: "truncate",
@@ -246,6 +254,85 @@ describe("parseSettings: valid files", () => {
       ok(`${BUCKET}  S3Endpoint: http://127.0.0.1:9000\n  forcePathStyle: false\n`).settings.storage
         .forcePathStyle,
     ).toBe(false);
+  });
+
+  it("addressing: virtual-hosted for AWS, COS and OSS, path style for MinIO, R2 and s3 with an endpoint; addressingStyle overrides", () => {
+    const style = (yaml: string, env: Record<string, string> = {}) =>
+      ok(`StorageConfig:\n  S3Bucket: b\n${yaml}`, env).settings.storage.addressingStyle;
+    expect(style("")).toBe("virtual");
+    expect(style("  S3Endpoint: https://s3.eu-west-1.amazonaws.com\n")).toBe("virtual");
+    expect(style("  S3Endpoint: http://127.0.0.1:9000\n")).toBe("path");
+    expect(style("", { AWS_ENDPOINT_URL_S3: "http://minio:9000" })).toBe("path");
+    expect(style("  protocol: cos\n  S3Endpoint: https://cos.ap-shanghai.myqcloud.com\n")).toBe(
+      "virtual",
+    );
+    expect(style("  protocol: oss\n  S3Endpoint: https://oss-cn-hangzhou.aliyuncs.com\n")).toBe(
+      "virtual",
+    );
+    expect(style("  protocol: MinIO\n  S3Endpoint: http://minio:9000\n")).toBe("path");
+    expect(style("  protocol: r2\n  S3Endpoint: https://acc.r2.cloudflarestorage.com\n")).toBe(
+      "path",
+    );
+    expect(
+      style(
+        "  protocol: minio\n  S3Endpoint: http://minio.local:9000\n  addressing_style: Virtual-Hosted\n",
+      ),
+    ).toBe("virtual");
+    expect(
+      style("  protocol: cos\n  S3Endpoint: https://c.example\n  ADDRESSINGSTYLE: path\n"),
+    ).toBe("path");
+    // The original key still works, and agrees with the new one.
+    const legacy = ok(`${BUCKET}  S3Endpoint: http://127.0.0.1:9000\n  forcePathStyle: false\n`);
+    expect(legacy.settings.storage).toMatchObject({
+      addressingStyle: "virtual",
+      forcePathStyle: false,
+    });
+    expect(
+      ok(`${BUCKET}  addressingStyle: path\n  forcePathStyle: true\n`).settings.storage
+        .addressingStyle,
+    ).toBe("path");
+  });
+
+  it("path style on OSS is a warning (OSS refuses it)", () => {
+    const r = ok(
+      "StorageConfig:\n  protocol: oss\n  S3Endpoint: https://oss-cn-hangzhou.aliyuncs.com\n  S3Bucket: b\n  addressingStyle: path\n",
+    );
+    expect(r.warnings.join("\n")).toMatch(/addressingStyle: OSS refuses path-style requests/);
+  });
+
+  it("R2's region defaults to auto; an explicit one or AWS_REGION wins", () => {
+    const r2 =
+      "StorageConfig:\n  protocol: r2\n  S3Endpoint: https://a.r2.cloudflarestorage.com\n  S3Bucket: b\n";
+    expect(ok(r2).settings.storage.region).toBe("auto");
+    expect(ok(r2, { AWS_REGION: "weur" }).settings.storage.region).toBe("weur");
+    expect(ok(`${r2}  s3Region: enam\n`).settings.storage.region).toBe("enam");
+  });
+
+  it("flexible checksums: AWS's recommendation on AWS, WHEN_REQUIRED on every other store, either way by setting", () => {
+    const sums = (yaml: string) => {
+      const s = ok(`StorageConfig:\n  S3Bucket: b\n${yaml}`).settings.storage;
+      return [s.requestChecksumCalculation, s.responseChecksumValidation];
+    };
+    const aws = ["WHEN_SUPPORTED", "WHEN_SUPPORTED"];
+    const off = ["WHEN_REQUIRED", "WHEN_REQUIRED"];
+    expect(sums("")).toEqual(aws);
+    expect(sums("  S3Endpoint: https://s3.dualstack.eu-west-1.amazonaws.com\n")).toEqual(aws);
+    expect(sums("  S3Endpoint: https://s3.cn-north-1.amazonaws.com.cn\n")).toEqual(aws);
+    expect(sums("  S3Endpoint: http://127.0.0.1:9000\n")).toEqual(off);
+    expect(sums("  S3Endpoint: https://s3.us-west-004.backblazeb2.com\n")).toEqual(off);
+    expect(sums("  S3Endpoint: https://amazonaws.com.evil.example\n")).toEqual(off);
+    for (const p of ["cos", "oss", "minio", "r2"]) {
+      expect(sums(`  protocol: ${p}\n  S3Endpoint: https://x.example\n`)).toEqual(off);
+    }
+    expect(
+      sums(
+        "  S3Endpoint: http://127.0.0.1:9000\n  requestChecksumCalculation: when_supported\n  response_checksum_validation: WHEN_SUPPORTED\n",
+      ),
+    ).toEqual(aws);
+    expect(sums("  requestChecksumCalculation: WHEN_REQUIRED\n")).toEqual([
+      "WHEN_REQUIRED",
+      "WHEN_SUPPORTED",
+    ]);
   });
 
   it("an endpoint without a scheme gets https:// and a warning (the original accepted host names)", () => {
@@ -326,7 +413,7 @@ describe("parseSettings: errors name the key, the value and the rule", () => {
     ["StorageConfig:\n  protocol: cfs\n", "StorageConfig.cfsPath: required when protocol is cfs"],
     [
       "StorageConfig:\n  protocol: ftp\n",
-      'StorageConfig.protocol: "ftp" is not one of s3, cos, oss, cfs',
+      'StorageConfig.protocol: "ftp" is not one of s3, cos, oss, minio, r2, cfs',
     ],
     [
       `${BUCKET}  compression: lz4\n`,
@@ -355,6 +442,30 @@ describe("parseSettings: errors name the key, the value and the rule", () => {
     [
       `${BUCKET}  forcePathStyle: maybe\n`,
       'StorageConfig.forcePathStyle: "maybe" is not a boolean (true or false)',
+    ],
+    [
+      "StorageConfig:\n  protocol: minio\n  S3Bucket: b\n",
+      "StorageConfig.S3Endpoint: required when protocol is minio",
+    ],
+    [
+      "StorageConfig:\n  protocol: r2\n  S3Bucket: b\n",
+      "StorageConfig.S3Endpoint: required when protocol is r2",
+    ],
+    [
+      `${BUCKET}  addressingStyle: sideways\n`,
+      'StorageConfig.addressingStyle: "sideways" is not one of path, virtual',
+    ],
+    [
+      `${BUCKET}  AddressingStyle: path\n  forcePathStyle: false\n`,
+      "StorageConfig.forcePathStyle: false contradicts addressingStyle path; remove one of them",
+    ],
+    [
+      `${BUCKET}  requestChecksumCalculation: always\n`,
+      'StorageConfig.requestChecksumCalculation: "always" is not one of when_required, when_supported',
+    ],
+    [
+      `${BUCKET}  RESPONSECHECKSUMVALIDATION: [x]\n`,
+      "StorageConfig.responseChecksumValidation: a list is not one of when_required, when_supported",
     ],
     [
       `${BUCKET}  s3AccesskeyID: id\n`,

@@ -1,14 +1,20 @@
 // Storage: multipart upload with metadata, the key format, compression round trips, the presigned URL, cfs copies,
-// and verification failures.
+// and verification failures; against strict S3-compatible stores (the rig's strict modes, requests recorded): no
+// flexible checksum or aws-chunked body on the wire off AWS, virtual-hosted addressing, the store's refusals in its
+// own words, and the signature check that makes the credential tests able to fail.
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { zstdDecompressSync, gunzipSync } from "node:zlib";
-import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createS3Client, createS3Store } from "../../../controller/watcher/s3store.js";
+import {
+  createS3Client,
+  createS3Store,
+  describeStoreError,
+} from "../../../controller/watcher/s3store.js";
 import {
   createCfsStore,
   createLazyS3Store,
@@ -18,7 +24,7 @@ import {
   partSizeFor,
   type StorageSettings,
 } from "../../../controller/watcher/store.js";
-import { startS3, type RigS3 } from "../../rig/s3.js";
+import { startS3, type RecordedRequest, type RigS3 } from "../../rig/s3.js";
 import { coreBlock, writeCore } from "./corefixture.js";
 
 let s3: RigS3;
@@ -46,7 +52,10 @@ function storage(over: Partial<StorageSettings> = {}): StorageSettings {
     secretAccessKey: s3.secretAccessKey,
     storeDir: "corefiles",
     presignedUrlExpireSeconds: 120,
+    addressingStyle: "path",
     forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
     compression: "none",
     ...over,
   };
@@ -210,5 +219,181 @@ describe("cfs store", () => {
     await expect(store.put({ fh, size: 100_000, key: "a/b", metadata: {} })).rejects.toThrow();
     await fh.close();
     void mount;
+  });
+});
+
+describe("strict S3-compatible stores", () => {
+  let strict: RigS3;
+  beforeAll(async () => {
+    strict = await startS3({ strict: ["virtual-hosted-only", "no-flexible-checksums"] });
+    await strict.createBucket("oss");
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+
+  const oss = (over: Partial<StorageSettings> = {}): StorageSettings =>
+    storage({
+      protocol: "oss",
+      endpoint: strict.vhostEndpoint,
+      bucket: "oss",
+      addressingStyle: "virtual",
+      forcePathStyle: false,
+      ...over,
+    });
+
+  async function put(st: StorageSettings, name: string, size: number) {
+    const path = join(tmp, name);
+    writeCore(path, size, { comm: "strict" });
+    const fh = await open(path);
+    try {
+      const obj = await createS3Store(st, createS3Client(st)).put({
+        fh,
+        size,
+        key: `corefiles/ns/p/${name}`,
+        metadata: {},
+      });
+      return { obj, original: readFileSync(path) };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  const flexible = (r: RecordedRequest) =>
+    [
+      ...Object.keys(r.headers),
+      ...[...new URL(r.url, "http://x").searchParams.keys()].map((k) => k.toLowerCase()),
+    ].filter(
+      (n) =>
+        n.startsWith("x-amz-checksum") ||
+        n === "x-amz-sdk-checksum-algorithm" ||
+        n === "x-amz-trailer",
+    );
+
+  it("off AWS: no flexible-checksum header, trailer or aws-chunked body on the wire, virtual-hosted, and a link without x-amz-checksum-mode", async () => {
+    const cases = [
+      ["core.small", 300_000, "none"], // one PutObject
+      ["core.parts", 17 * MiB + 5, "none"], // multipart
+      ["core.zst", 9 * MiB + 3, "zstd"], // a stream of unknown length
+    ] as const;
+    for (const [name, size, compression] of cases) {
+      const before = strict.requests.length;
+      const { obj, original } = await put(oss({ compression }), name, size);
+      expect(obj.url).not.toMatch(/checksum/i);
+      const res = await fetch(obj.url!);
+      expect(res.status).toBe(200);
+      const got = Buffer.from(await res.arrayBuffer());
+      expect(sha(compression === "zstd" ? zstdDecompressSync(got) : got)).toBe(sha(original));
+      const seen = strict.requests.slice(before);
+      expect(seen.filter((r) => r.method === "PUT").length).toBeGreaterThanOrEqual(
+        name === "core.parts" ? 3 : 1, // create, parts, complete
+      );
+      for (const r of seen) {
+        expect(flexible(r), `${r.method} ${r.url}`).toEqual([]);
+        expect(String(r.headers["content-encoding"] ?? "")).not.toMatch(/aws-chunked/);
+        expect(String(r.headers["x-amz-content-sha256"] ?? "")).not.toMatch(/^STREAMING-/);
+        expect(r.host).toBe(`oss.${new URL(strict.vhostEndpoint).host}`);
+      }
+    }
+  });
+
+  it("checksums forced on: the store's refusal comes back in its own words", async () => {
+    await expect(
+      put(oss({ requestChecksumCalculation: "WHEN_SUPPORTED" }), "core.forced", 200_000),
+    ).rejects.toThrow(
+      /^the store answered HTTP 400 InvalidArgument: Unsupported header 'x-amz-[a-z0-9-]+' received for this API call\./,
+    );
+  });
+
+  it("path style on a store that refuses it: OSS's SecondLevelDomainForbidden", async () => {
+    await expect(
+      put(oss({ addressingStyle: "path", forcePathStyle: true }), "core.path", 200_000),
+    ).rejects.toThrow(
+      /HTTP 403 SecondLevelDomainForbidden: Please use virtual hosted style to access\./,
+    );
+  });
+
+  it("with keys required, only requests signed with them (and their session token) are accepted", async () => {
+    const keyed = await startS3();
+    try {
+      await keyed.createBucket("keyed");
+      const keys = { accessKeyId: "ASIAKEYED", secretAccessKey: "s3cr3t/+=", sessionToken: "tok" };
+      keyed.requireKeys(keys);
+      const st = (k: { accessKeyId: string; secretAccessKey: string }) =>
+        storage({ endpoint: keyed.endpoint, bucket: "keyed", ...k });
+      const client = (k: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
+        new S3Client({
+          endpoint: keyed.endpoint,
+          region: keyed.region,
+          forcePathStyle: true,
+          credentials: k,
+          requestChecksumCalculation: "WHEN_REQUIRED",
+        });
+      const attempt = async (k: typeof keys | Omit<typeof keys, "sessionToken">, name: string) => {
+        const path = join(tmp, name);
+        writeCore(path, 9 * MiB + 1);
+        const fh = await open(path);
+        try {
+          return await createS3Store(st(k), client(k)).put({
+            fh,
+            size: 9 * MiB + 1,
+            key: `k/${name}`,
+            metadata: { note: "spaced   value" },
+          });
+        } finally {
+          await fh.close();
+        }
+      };
+      const obj = await attempt(keys, "core.keyed");
+      expect((await fetch(obj.url!)).status).toBe(200);
+      const tampered = new URL(obj.url!);
+      tampered.searchParams.set("X-Amz-Expires", "7200");
+      expect((await fetch(tampered)).status).toBe(403);
+      await expect(attempt({ ...keys, secretAccessKey: "wrong" }, "core.wrong")).rejects.toThrow(
+        /HTTP 403 SignatureDoesNotMatch/,
+      );
+      await expect(attempt({ ...keys, accessKeyId: "S3RVER" }, "core.other")).rejects.toThrow(
+        /HTTP 403 InvalidAccessKeyId/,
+      );
+      await expect(
+        attempt(
+          { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
+          "core.notoken",
+        ),
+      ).rejects.toThrow(/HTTP 403 InvalidToken/);
+    } finally {
+      await keyed.stop();
+    }
+  });
+
+  it("the client takes addressing and both checksum policies from the settings", async () => {
+    for (const [addressingStyle, policy] of [
+      ["virtual", "WHEN_SUPPORTED"],
+      ["path", "WHEN_REQUIRED"],
+    ] as const) {
+      const client = createS3Client(
+        storage({
+          addressingStyle,
+          forcePathStyle: addressingStyle === "path",
+          requestChecksumCalculation: policy,
+          responseChecksumValidation: policy,
+        }),
+      );
+      expect(client.config.forcePathStyle).toBe(addressingStyle === "path");
+      expect(await client.config.requestChecksumCalculation()).toBe(policy);
+      expect(await client.config.responseChecksumValidation()).toBe(policy);
+      client.destroy();
+    }
+  });
+
+  it("errors without an answer from the store keep their own message", () => {
+    expect(describeStoreError(new Error("connect ECONNREFUSED 127.0.0.1:9"))).toBe(
+      "connect ECONNREFUSED 127.0.0.1:9",
+    );
+    const e = Object.assign(new Error("NotFound"), {
+      name: "NotFound",
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(describeStoreError(e)).toBe("the store answered HTTP 404 NotFound");
   });
 });
