@@ -513,7 +513,33 @@ describe("parseSettings: errors name the key, the value and the rule", () => {
     ["- a\n- b\n", "config.yaml: must be a mapping of settings, got a list"],
     ["just text\n", "config.yaml: must be a mapping of settings, got a string"],
   ])("%j", (yaml, message) => {
-    expect(errors(yaml)).toContain(message);
+    expect(errors(yaml).map((e) => e.replace(/ \(line \d+, column \d+\)$/, ""))).toContain(message);
+  });
+
+  it("say where in the file: the key's line and column, or the nearest key above a missing one", () => {
+    expect(
+      errors("gc_type: x\nstorageconfig:\n  PROTOCOL: y\nWatcher:\n  rescanSeconds: 0\n"),
+    ).toEqual([
+      'StorageConfig.protocol: "y" is not one of s3, cos, oss, minio, r2, cfs (line 3, column 3)',
+      'gc_type: "x" is not one of rm, truncate (line 1, column 1)',
+      "Watcher.rescanSeconds: 0 must be a whole number from 1 to 86400 (line 5, column 3)",
+    ]);
+    expect(
+      errors(
+        "NoticeChannel:\n  - chan: slack\n    webhookurl: https://h/x\n  - chan: teams\n    webhookurl: https://h/y\n",
+      ),
+    ).toEqual([
+      'NoticeChannel[1].chan: "teams" is not one of wechat, slack, dingtalk, feishu, webhook (line 4, column 5)',
+    ]);
+    // Missing keys point at what contains them.
+    expect(errors("# storage\nStorageConfig:\n  protocol: s3\n")).toEqual([
+      "StorageConfig.S3Bucket: required when protocol is s3 (line 2, column 1)",
+    ]);
+    expect(errors("NoticeChannel:\n  - chan: slack\n")).toEqual([
+      "NoticeChannel[0].webhookurl: required (line 2, column 5)",
+    ]);
+    // Not about a key of the file: no position.
+    expect(errors("- a\n")).toEqual(["config.yaml: must be a mapping of settings, got a list"]);
   });
 
   it("reports every error at once", () => {

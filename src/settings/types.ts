@@ -1,0 +1,68 @@
+// The shapes the settings take once parsed, and the values their keys accept.
+
+export type StorageProtocol = "s3" | "cos" | "oss" | "minio" | "r2" | "cfs";
+export type AddressingStyle = "path" | "virtual";
+/** The AWS SDK's `requestChecksumCalculation` / `responseChecksumValidation` values. */
+export type ChecksumPolicy = "WHEN_REQUIRED" | "WHEN_SUPPORTED";
+export type Compression = "none" | "zstd" | "gzip";
+export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
+
+export interface NoticeChannelSettings {
+  chan: ChannelKind;
+  webhookUrl: string;
+  keyword?: string;
+}
+
+export interface Settings {
+  storage: {
+    /** False when StorageConfig is absent/empty or `enabled: false`: cores stay on the node. */
+    configured: boolean;
+    protocol: StorageProtocol;
+    endpoint?: string;
+    region: string;
+    bucket?: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    /** Object key prefix without leading/trailing slashes ("" = bucket root). */
+    storeDir: string;
+    presignedUrlExpireSeconds: number;
+    /** `path`: https://host/bucket/key; `virtual`: https://bucket.host/key. */
+    addressingStyle: AddressingStyle;
+    /** addressingStyle === "path" (the AWS SDK's option). */
+    forcePathStyle: boolean;
+    /** Flexible checksums on requests (CRC32 headers, aws-chunked bodies); WHEN_REQUIRED off AWS. */
+    requestChecksumCalculation: ChecksumPolicy;
+    /** Response checksum validation, and `x-amz-checksum-mode` in presigned links; WHEN_REQUIRED off AWS. */
+    responseChecksumValidation: ChecksumPolicy;
+    cfsPath?: string;
+    compression: Compression;
+  };
+  deleteLocalCorefile: boolean;
+  gcType: "rm" | "truncate";
+  noticeChannels: NoticeChannelSettings[];
+  messageTemplate?: string;
+  customHandler: {
+    enabled: boolean;
+    timeoutSeconds: number;
+    skipDefaultNotify: boolean;
+    script: string;
+  };
+  watcher: {
+    quietMillis: number;
+    rescanSeconds: number;
+    maxParallelUploads: number;
+    diskLimitBytes?: number;
+    diskGuardDeleteUploaded: boolean;
+    groupWindowSeconds: number;
+  };
+  webhook: { alertOnError: boolean };
+}
+
+export type ParseSettingsResult =
+  { ok: true; settings: Settings; warnings: string[] } | { ok: false; errors: string[] };
+
+export const PROTOCOLS = ["s3", "cos", "oss", "minio", "r2", "cfs"] as const;
+export const ADDRESSING_STYLES = ["path", "virtual"] as const;
+export const COMPRESSIONS = ["none", "zstd", "gzip"] as const;
+export const CHANNELS = ["wechat", "slack", "dingtalk", "feishu", "webhook"] as const;
+export const GC_TYPES = ["rm", "truncate"] as const;
