@@ -23,7 +23,7 @@ import {
 import { parseNodeState, type NodeState } from "../../src/nodestate.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
-import { mountedContainers } from "./listing.js";
+import { containerDumpDirs, mountedContainers } from "./listing.js";
 import { labelSelectorMatches } from "../../src/labelselector.js";
 
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
@@ -275,6 +275,8 @@ function podChecks(input: DoctorInput, pod: V1Pod): Check[] {
       "pod-security":
         "label the namespace pod-security.kubernetes.io/enforce=privileged if hostPath is acceptable there (an operator decision), or leave it out",
       "container-missing": "fix coredog.io/container to name existing containers",
+      "container-name":
+        "rename the container to a DNS label (lower-case letters, digits, '-'), as the API server requires",
       "mount-collision": "choose another coredog.io/path that no volumeMount uses",
     };
     checks.push({
@@ -450,12 +452,25 @@ function nodeChecks(input: DoctorInput, pod: V1Pod, path: string | undefined): C
     detail: "not visible through the API",
     fix: `kubectl exec ${pod.metadata?.name} -n ${pod.metadata?.namespace} -- grep 'core file' /proc/1/limits shows the main process's limit (kubectl exec ... -- sh -c 'ulimit -c' shows the runtime's default); it must not be 0: add ulimit -c unlimited to the start script`,
   });
+  const dirs = containerDumpDirs(pod);
+  const shared = dirs.filter((d) => !d.own);
   checks.push({
     problem: 3,
     id: "dump-path",
-    status: mountedContainers(pod).length > 0 ? "pass" : "info",
-    title: "cores land where the watcher can name the pod",
-    detail: `${NODE_DUMP_DIR}/${pod.metadata?.namespace}/${pod.metadata?.name}/`,
+    status: dirs.length === 0 ? "info" : shared.length > 0 ? "warn" : "pass",
+    title: "cores land where the watcher can name the pod and the container",
+    detail:
+      dirs.length === 0
+        ? `${NODE_DUMP_DIR}/${pod.metadata?.namespace}/${pod.metadata?.name}/<container>/`
+        : dirs.map((d) => `${d.container}: ${d.dir}`).join(", ") +
+          (shared.length > 0
+            ? ` (${shared.map((d) => d.container).join(", ")} share the pod's directory: admitted before each container had its own, so the container is guessed)`
+            : ""),
+    ...(shared.length > 0
+      ? {
+          fix: "restart the workload (kubectl rollout restart ...) so its new pods get a directory per container",
+        }
+      : {}),
   });
   if (state.lastError) {
     checks.push({
@@ -579,7 +594,12 @@ function settingsChecks(input: DoctorInput): Check[] {
   if (pod && channels.length > 0) {
     const ns = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
-    const subjects = [`${NODE_DUMP_DIR}/${ns}/${name}/`, ns, name];
+    const subjects = [
+      `${NODE_DUMP_DIR}/${ns}/${name}/`,
+      ...containerDumpDirs(pod).map((d) => d.dir),
+      ns,
+      name,
+    ];
     const deaf = channels.filter((c) => !keywordMatches(c.keyword, subjects));
     checks.push({
       problem: 5,

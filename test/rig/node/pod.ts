@@ -107,6 +107,8 @@ export class PodWorker {
   private terminating: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private cleaned = false;
+  /** Every main container ended for good (native sidecars are then stopped, not restarted). */
+  private mainDone = false;
 
   constructor(
     pod: V1Pod,
@@ -185,8 +187,16 @@ export class PodWorker {
     }, 1000);
 
     const policy = this.pod.spec?.restartPolicy ?? "Always";
+    const sidecars: Promise<void>[] = [];
     for (const c of this.ctrs.values()) {
       if (!c.init) continue;
+      if (c.spec.restartPolicy === "Always") {
+        // A native sidecar: restarted whatever the pod's policy; the next init container waits only for its start.
+        sidecars.push(this.loop(c, "Always"));
+        while (!this.stopped && !c.containerID) await sleep(20, this.abort.signal);
+        if (this.stopped) return;
+        continue;
+      }
       for (;;) {
         const exit = await this.runOnce(c);
         if (this.stopped) return;
@@ -207,12 +217,17 @@ export class PodWorker {
     await Promise.all(
       [...this.ctrs.values()].filter((c) => !c.init).map((c) => this.loop(c, policy)),
     );
+    if (sidecars.length === 0) return;
+    // Every main container has ended for good: the kubelet stops the sidecars.
+    this.mainDone = true;
+    for (const c of this.ctrs.values()) if (c.init && c.handle) void c.handle.stop(this.graceMs());
+    await Promise.all(sidecars);
   }
 
   private async loop(c: Ctr, policy: string): Promise<void> {
     for (;;) {
       const exit = await this.runOnce(c);
-      if (this.stopped) return;
+      if (this.stopped || (c.init && this.mainDone)) return;
       const failed = !exit || exit.exitCode !== 0;
       const restart = policy === "Always" || (policy === "OnFailure" && failed);
       if (!restart) {
@@ -221,7 +236,7 @@ export class PodWorker {
         return;
       }
       await this.backoff(c);
-      if (this.stopped) return;
+      if (this.stopped || (c.init && this.mainDone)) return;
     }
   }
 

@@ -84,6 +84,25 @@ describe("ls rows", () => {
     expect(row.lastCore).toBe(t2.toISOString());
   });
 
+  it("counts cores per container from the Events' fieldPath and shows them in CORES", () => {
+    const on = (fieldPath: string, count = 1) =>
+      event({
+        involvedObject: { uid: "u1", namespace: "shop", name: "api-1", fieldPath },
+        count,
+      });
+    const cores = countCores([
+      on("spec.containers{worker}", 2),
+      on("spec.initContainers{migrate}"),
+      event({}),
+    ]);
+    const row = podRow(pod(annotations), cores);
+    expect(row.cores).toBe(4);
+    expect(row.coresByContainer).toEqual({ worker: 2, migrate: 1 });
+    const cores1 = lsColumns().find((c) => c.header === "CORES")!;
+    expect(cores1.value(row)).toBe("4 (migrate:1,worker:2)");
+    expect(cores1.value(podRow(pod(annotations), new Map()))).toBe("0");
+  });
+
   it("prints kubectl-style columns, wide ones only with -o wide", () => {
     const rows = [podRow(injected(pod(annotations)), new Map())];
     const table = formatTable(rows, lsColumns(), false);
