@@ -15,6 +15,14 @@ export interface NodeState {
   updatedAt: string;
   /** The node directory the watcher watches, as it sees it. */
   configuredPath: string;
+  /** The node directory's mode (octal, e.g. "1733") and owner: who can create cores below it. */
+  dumpDir?: DirAccess;
+}
+
+export interface DirAccess {
+  mode: string;
+  uid: number;
+  gid: number;
 }
 
 const count = z.number().int().nonnegative();
@@ -29,6 +37,7 @@ const nodeStateSchema = z.object({
   settingsError: z.string().optional(),
   updatedAt: z.string(),
   configuredPath: z.string(),
+  dumpDir: z.object({ mode: z.string().regex(/^[0-7]{3,4}$/), uid: count, gid: count }).optional(),
 });
 
 /** The state from the annotation's text; null when it is not valid JSON or not a NodeState. Unknown keys are dropped. */
@@ -53,5 +62,6 @@ export function parseNodeState(json: string): NodeState | null {
   if (s.lastUpload) state.lastUpload = s.lastUpload;
   if (s.lastError) state.lastError = s.lastError;
   if (s.settingsError !== undefined) state.settingsError = s.settingsError;
+  if (s.dumpDir) state.dumpDir = s.dumpDir;
   return state;
 }

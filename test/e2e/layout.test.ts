@@ -1,17 +1,22 @@
 // Every core names the container that crashed: pods get their directories from the webhook's own patch
 // (decide + injectionPatch), crash for real on the rig, and the watcher program attributes each core to its
 // container in the Event, the chat notice, the object's key and metadata, and `kubectl coredog ls`.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import type { CoreV1Event, V1Container, V1Pod } from "@kubernetes/client-node";
-import fastJsonPatch from "fast-json-patch";
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decide, injectionPatch } from "../../src/injection.js";
 import { NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
+import type { WatcherProc } from "../unit/watcher/harness.js";
+import {
+  admitted as admittedIn,
+  crash,
+  sleeper,
+  startWatcher,
+  uploadedEvents,
+} from "./support/crashpods.js";
 
 const NS = "layout";
 let rig: Rig;
@@ -25,31 +30,7 @@ const kubectl = async (args: string[], input?: string): Promise<string> => {
   return r.stdout;
 };
 
-/** bash that dumps core `after` seconds after it starts (Kubernetes turns $$ into $). */
-const crash = (after = 1): string[] => [
-  "/bin/bash",
-  "-c",
-  `ulimit -c unlimited; sleep ${after}; kill -SEGV $BASHPID`,
-];
-const sleeper = (seconds = 600): string[] => ["/bin/sleep", String(seconds)];
-
-/** The pod as the API server stores it after our webhook patched it. */
-function admitted(name: string, spec: V1Pod["spec"]): V1Pod {
-  const pod: V1Pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name,
-      namespace: NS,
-      annotations: { "coredog.io/inject": "true", "coredog.io/path": "/corefile" },
-    },
-    spec: { restartPolicy: "Never", ...spec! },
-  };
-  const d = decide(pod);
-  if (!d.inject) throw new Error(`not injected: ${d.reason}`);
-  return fastJsonPatch.applyPatch(structuredClone(pod), injectionPatch(pod, d), true, false)
-    .newDocument;
-}
+const admitted = (name: string, spec: V1Pod["spec"]) => admittedIn(NS, name, spec);
 
 interface Want {
   pod: string;
@@ -74,34 +55,7 @@ afterAll(async () => {
 describe("a core per container", () => {
   it("attributes each real crash to its container: Event, notice, object, ls", async () => {
     await kubectl(["create", "namespace", NS]);
-    const dumps = join(rig.nodes[0]!.hostRoot, NODE_DUMP_DIR);
-    const layout = makeLayout("cdl-e2e-");
-    scratch = layout.root;
-    writeFileSync(
-      layout.config,
-      `StorageConfig:
-  protocol: s3
-  S3Endpoint: ${rig.s3.endpoint}
-  s3Region: ${rig.s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${rig.s3.accessKeyId}
-  s3SecretAccessKey: ${rig.s3.secretAccessKey}
-  StoreDir: corefiles
-DeleteLocalCorefile: true
-NoticeChannel:
-  - chan: slack
-    webhookurl: ${rig.receivers.url("slack")}
-Watcher:
-  quietSeconds: 0.5
-  rescanSeconds: 5
-`,
-    );
-    watcher = startWatcherProc(
-      { ...layout, dir: dumps, journal: join(layout.root, "journal") },
-      undefined,
-      { args: ["--node-name", rig.nodes[0]!.name, "--kubeconfig", rig.kubeconfig] },
-    );
-    await watcher.waitFor(/initial scan/, 60_000);
+    ({ watcher, scratch } = await startWatcher(rig, "crashes"));
 
     // A pod admitted under the old layout (every container in the pod's directory), crashing after the upgrade.
     const legacyContainer = (name: string, image: string, command: string[]): V1Container => ({
@@ -220,21 +174,7 @@ Watcher:
       { pod: "legacy", container: "app", image: "bash:5.2", legacy: true },
     ];
 
-    const uploaded = async (pod: string): Promise<CoreV1Event[]> => {
-      const list = JSON.parse(
-        await kubectl([
-          "get",
-          "events",
-          "-n",
-          NS,
-          "--field-selector",
-          `involvedObject.name=${pod}`,
-          "-o",
-          "json",
-        ]),
-      ) as { items: CoreV1Event[] };
-      return list.items.filter((e) => e.reason === "CoreDumpUploaded");
-    };
+    const uploaded = (pod: string) => uploadedEvents(rig, NS, pod);
     const twinsKeys: string[] = [];
     for (const w of wants) {
       const field = `spec.${w.init ? "initContainers" : "containers"}{${w.container}}`;
