@@ -66,3 +66,13 @@ export function describeUser(u: Pick<ContainerUser, "uid" | "gid" | "groups">): 
   if (u.groups.length) parts.push(`groups ${u.groups.join(",")}`);
   return parts.join(", ");
 }
+
+/** The injected containers whose user cannot create a core below `dir` (`unknown`: the image's user decides). */
+export function blockedUsers(
+  pod: V1Pod,
+  dir: DirAccess,
+): { user: ContainerUser; unknown: boolean }[] {
+  return containerUsers(pod)
+    .filter((u) => !canCreateIn(dir, u))
+    .map((user) => ({ user, unknown: user.uid === undefined }));
+}

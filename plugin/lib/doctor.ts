@@ -17,12 +17,14 @@ import {
   CONFIG_FILE,
   CORE_PATTERN,
   NAMESPACE,
+  DUMP_DIR_MODE,
   NODE_DUMP_DIR,
   WEBHOOK_NAME,
 } from "../../src/names.js";
 import { parseNodeState, type NodeState } from "../../src/nodestate.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
+import { blockedUsers, describeUser } from "../../src/dirwrite.js";
 import { containerDumpDirs, mountedContainers } from "./listing.js";
 import { labelSelectorMatches } from "../../src/labelselector.js";
 
@@ -444,6 +446,7 @@ function nodeChecks(input: DoctorInput, pod: V1Pod, path: string | undefined): C
       detail: pattern,
     });
   }
+  checks.push(writableCheck(pod, state, node));
   checks.push({
     problem: 2,
     id: "ulimit",
@@ -616,6 +619,47 @@ function settingsChecks(input: DoctorInput): Check[] {
     });
   }
   return checks;
+}
+
+/** Whether the pod's users can create their cores: the node directory's mode (the kubelet copies it) and users. */
+function writableCheck(pod: V1Pod, state: NodeState, node: string): Check {
+  const title = "the pod's users can create their cores in their directories";
+  const dir = state.dumpDir;
+  if (!dir) {
+    return {
+      problem: 2,
+      id: "dir-writable",
+      status: "warn",
+      title,
+      detail: `the watcher on ${node} does not report its directory's mode (a CoreDog from before non-root support?)`,
+      fix: "kubectl apply -k manifests with the current CoreDog, then kubectl coredog doctor again",
+    };
+  }
+  const where = `${NODE_DUMP_DIR} on ${node} is ${dir.mode} owned by ${dir.uid}:${dir.gid}`;
+  const blocked = blockedUsers(pod, dir);
+  if (blocked.length === 0) {
+    return { problem: 2, id: "dir-writable", status: "pass", title, detail: where };
+  }
+  const who = blocked.map(({ user }) => `${user.container} (${describeUser(user)})`).join(", ");
+  const fix = `the watcher gives ${NODE_DUMP_DIR} mode ${DUMP_DIR_MODE.toString(8)} at start and fixes existing directories at every rescan: restart it on ${node} (kubectl -n coredog-system delete pod -l app.kubernetes.io/component=watcher --field-selector spec.nodeName=${node}), or on the node: chmod ${DUMP_DIR_MODE.toString(8)} ${NODE_DUMP_DIR}`;
+  if (blocked.every((b) => b.unknown)) {
+    return {
+      problem: 2,
+      id: "dir-writable",
+      status: "warn",
+      title,
+      detail: `${where}; ${who} run as the image's user: unless that is root, the kernel cannot create their cores`,
+      fix,
+    };
+  }
+  return {
+    problem: 2,
+    id: "dir-writable",
+    status: "fail",
+    title,
+    detail: `${where}: the kernel cannot create the cores of ${who}`,
+    fix,
+  };
 }
 
 export function runChecks(input: DoctorInput): Check[] {

@@ -12,6 +12,8 @@ import {
   containerDumpDir,
   podDumpDir,
 } from "../../src/names.js";
+import { blockedUsers } from "../../src/dirwrite.js";
+import type { DirAccess } from "../../src/nodestate.js";
 import { eventContainer } from "./events.js";
 import { age, type Column } from "./output.js";
 
@@ -32,6 +34,8 @@ export interface PodRow {
   injected: boolean;
   node: string;
   phase: string;
+  /** Injected containers whose user cannot create its core (the node directory's mode); empty when fine or unknown. */
+  cannotWrite?: string[];
   cores: number;
   /** Cores per container, for those whose container is known. */
   coresByContainer?: Record<string, number>;
@@ -94,7 +98,15 @@ export function countCores(events: CoreV1Event[]): Map<string, CoreCount> {
   return counts;
 }
 
-export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
+/**
+ * `dumpDirs`: the node directory's mode and owner per node, from the watchers' node state; containers whose
+ * known user cannot create a core there are listed in `cannotWrite`.
+ */
+export function podRow(
+  pod: V1Pod,
+  cores: Map<string, CoreCount>,
+  dumpDirs?: Map<string, DirAccess>,
+): PodRow {
   const a = pod.metadata?.annotations ?? {};
   const mounted = mountedContainers(pod);
   const recorded = parseInjectedAnnotation(a[ANNOTATION_INJECTED]);
@@ -105,6 +117,13 @@ export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
     cores.get(`${namespace}/${name}`);
   const owner =
     pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
+  const dir = dumpDirs?.get(pod.spec?.nodeName ?? "");
+  const blocked =
+    dir && mounted.length > 0
+      ? blockedUsers(pod, dir)
+          .filter((b) => !b.unknown)
+          .map((b) => b.user.container)
+      : [];
   return {
     namespace,
     pod: name,
@@ -118,6 +137,7 @@ export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
             .map((s) => s.trim())
             .filter(Boolean),
     injected: mounted.length > 0,
+    ...(blocked.length > 0 ? { cannotWrite: blocked } : {}),
     node: pod.spec?.nodeName ?? "",
     phase: pod.status?.phase ?? "",
     cores: c?.count ?? 0,
@@ -147,7 +167,15 @@ export function lsColumns(now = Date.now()): Column<PodRow>[] {
       header: "CONTAINERS",
       value: (r) => (r.containers.length ? r.containers.join(",") : "<all>"),
     },
-    { header: "INJECTED", value: (r) => (r.injected ? "yes" : "no") },
+    {
+      header: "INJECTED",
+      value: (r) =>
+        !r.injected
+          ? "no"
+          : r.cannotWrite?.length
+            ? `yes, ${r.cannotWrite.join(",")} cannot write`
+            : "yes",
+    },
     { header: "NODE", value: (r) => r.node || "<none>" },
     { header: "CORES", value: coresText },
     { header: "LAST CORE", value: (r) => (r.lastCore ? age(r.lastCore, now) : "<none>") },

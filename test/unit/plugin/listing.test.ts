@@ -103,6 +103,19 @@ describe("ls rows", () => {
     expect(cores1.value(podRow(pod(annotations), new Map()))).toBe("0");
   });
 
+  it("names in INJECTED the containers whose user cannot write the node directory", () => {
+    const p = injected(pod(annotations));
+    p.spec!.securityContext = { runAsUser: 1000 };
+    const dirs = new Map([["node-1", { mode: "0755", uid: 0, gid: 0 }]]);
+    const column = lsColumns().find((c) => c.header === "INJECTED")!;
+    const row = podRow(p, new Map(), dirs);
+    expect(row.cannotWrite).toEqual(["app"]);
+    expect(column.value(row)).toBe("yes, app cannot write");
+    const fixed = new Map([["node-1", { mode: "1733", uid: 0, gid: 0 }]]);
+    expect(column.value(podRow(p, new Map(), fixed))).toBe("yes");
+    expect(column.value(podRow(p, new Map()))).toBe("yes"); // no node state: nothing claimed
+  });
+
   it("prints kubectl-style columns, wide ones only with -o wide", () => {
     const rows = [podRow(injected(pod(annotations)), new Map())];
     const table = formatTable(rows, lsColumns(), false);
