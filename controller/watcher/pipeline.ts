@@ -4,7 +4,7 @@
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open, unlink } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join, relative } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "../log.js";
 import { parseCoreFileName, podFromDumpPath, type DumpPath } from "../../src/corefile.js";
@@ -118,7 +118,7 @@ export class Pipeline {
   handle(path: string, st: Stats, completedAt = Date.now()): void {
     if (this.stopping || this.active.has(path)) return;
     const rel = relative(this.d.dir, path);
-    const where = sep === "/" ? podFromDumpPath(rel) : null;
+    const where = podFromDumpPath(rel);
     if (!where) {
       this.refuse(
         path,

@@ -131,7 +131,7 @@ describe("a core per container", () => {
         initContainers: [
           { name: "proxy", image: "acme/proxy:2", restartPolicy: "Always", command: crash() },
         ],
-        containers: [{ name: "app", image: "debian:12", command: sleeper(8) }],
+        containers: [{ name: "app", image: "debian:12", command: sleeper(20) }],
       }),
       // two containers crashing within the same second
       admitted("twins", { containers: [sameSecond("left"), sameSecond("right")] }),
@@ -225,6 +225,19 @@ describe("a core per container", () => {
     expect(
       watcher.count(/deleted local corefile: .*\/layout\/lookalike\/cache\/core\.redis\./),
     ).toBe(1);
+
+    // A restarted container keeps its directory: the sidecar's second crash lands in proxy/ again.
+    const restarts = await rig.waitFor(
+      "a second core of the restarted sidecar",
+      async () => {
+        const e = await uploaded("sidecar");
+        return e.reduce((n, x) => n + (x.count ?? 1), 0) >= 2 ? e : undefined;
+      },
+      90_000,
+    );
+    expect(restarts.every((e) => e.involvedObject.fieldPath === "spec.initContainers{proxy}")).toBe(
+      true,
+    );
 
     // The twins' cores carry the same second (%t) and are both kept, apart.
     const seconds = twinsKeys.map((k) => /\.(\d+)$/.exec(k)?.[1]);
