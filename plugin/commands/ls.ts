@@ -4,7 +4,7 @@ import { explainKubeError } from "../lib/errors.js";
 import { BaseCommand, namespaceFlags, outputFlag, selectorFlag } from "../lib/base.js";
 import { countCores, isOptedIn, lsColumns, podRow } from "../lib/listing.js";
 import { formatList, formatTable } from "../lib/output.js";
-import { EVENT_REASON_CAPTURED, LABEL_COMPONENT, NAMESPACE } from "../../src/names.js";
+import { EVENT_REASON_CAPTURED, NAMESPACE, WATCHER_SELECTOR } from "../../src/names.js";
 import type { DirAccess } from "../../src/nodestate.js";
 import { nodeStateOf } from "../lib/doctor.js";
 
@@ -42,7 +42,7 @@ export default class Ls extends BaseCommand {
       // the node directory's mode per node, to show pods whose user cannot write there
       cluster.core.listNamespacedPod({
         namespace: NAMESPACE,
-        labelSelector: `${LABEL_COMPONENT}=watcher`,
+        labelSelector: WATCHER_SELECTOR,
       }),
     ]);
     const dumpDirs = new Map<string, DirAccess>();

@@ -44,8 +44,26 @@ const as = (uid: number, script: string) =>
 
 it("stores the cores of pods running as any user, and keeps them apart", async () => {
   await kubectl(["create", "namespace", NS]);
+  await kubectl(["create", "namespace", "coredog-system"]);
+  // The watcher's own pod (a stand-in the node runs), where it publishes the node state doctor reads.
+  await kubectl(
+    ["apply", "-f", "-"],
+    `apiVersion: v1
+kind: Pod
+metadata:
+  name: watcher-node-1
+  namespace: coredog-system
+  labels: { app.kubernetes.io/name: coredog, app.kubernetes.io/component: watcher }
+spec:
+  containers:
+    - { name: w, image: busybox, command: ["/bin/sh", "-c", "sleep 3600"] }
+`,
+  );
   let dumps: string;
-  ({ watcher, scratch, dumps } = await startWatcher(rig, "crashes"));
+  ({ watcher, scratch, dumps } = await startWatcher(rig, "crashes", {
+    namespace: "coredog-system",
+    name: "watcher-node-1",
+  }));
   expect(statSync(dumps).mode & 0o7777).toBe(DUMP_DIR_MODE);
 
   const one = (name: string, spec: V1Pod["spec"]) => admitted(NS, name, spec);
@@ -137,6 +155,23 @@ it("stores the cores of pods running as any user, and keeps them apart", async (
     const st = statSync(join(dumps, NS, pod, container));
     expect(st.mode & 0o7777, pod).toBe(DUMP_DIR_MODE);
     expect(st.uid).toBe(0);
+  }
+
+  // doctor reads the node directory's mode the watcher published and finds every user of these pods served.
+  for (const pod of ["uid1000", "groups", "random", "init"]) {
+    const check = await rig.waitFor(
+      `doctor's dir-writable check for ${pod}`,
+      async () => {
+        const r = await rig.kubectl(["coredog", "doctor", pod, "-n", NS, "-o", "json"]);
+        const report = JSON.parse(r.stdout || "{}") as {
+          checks?: { id: string; status: string; detail?: string }[];
+        };
+        const c = report.checks?.find((x) => x.id === "dir-writable");
+        return c?.status === "pass" ? c : undefined;
+      },
+      30_000,
+    );
+    expect(check.detail).toContain("/data/coredog-system/dumps on node-1 is 1733 owned by 0:0");
   }
 
   // Planted links are refused and left alone; the pod's user could not list its own directory.

@@ -34,9 +34,11 @@ export function admitted(namespace: string, name: string, spec: V1Pod["spec"]): 
     .newDocument;
 }
 
+/** `pod`: the watcher's own pod (namespace/name), on which it publishes the node state. */
 export async function startWatcher(
   rig: Rig,
   bucket: string,
+  pod?: { namespace: string; name: string },
 ): Promise<{ watcher: WatcherProc; scratch: string; dumps: string }> {
   const dumps = join(rig.nodes[0]!.hostRoot, NODE_DUMP_DIR);
   const layout = makeLayout("cdw-e2e-");
@@ -62,7 +64,10 @@ Watcher:
   const watcher = startWatcherProc(
     { ...layout, dir: dumps, journal: join(layout.root, "journal") },
     undefined,
-    { args: ["--node-name", rig.nodes[0]!.name, "--kubeconfig", rig.kubeconfig] },
+    {
+      args: ["--node-name", rig.nodes[0]!.name, "--kubeconfig", rig.kubeconfig],
+      ...(pod ? { env: { POD_NAME: pod.name, POD_NAMESPACE: pod.namespace } } : {}),
+    },
   );
   await watcher.waitFor(/initial scan/, 60_000);
   return { watcher, scratch: layout.root, dumps };
