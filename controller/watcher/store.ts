@@ -40,7 +40,10 @@ export function keyTime(d: Date): string {
   return d.toISOString().replace(/[-:]/g, "").replace(".", "");
 }
 
-/** `<StoreDir>/<namespace>/<pod>/<time>-<file>[.zst|.gz]`; `<StoreDir>/_unknown/<time>-<file>` without a pod. */
+/**
+ * `<StoreDir>/<namespace>/<pod>/<container>/<time>-<file>[.zst|.gz]`; without the container for a core found in
+ * the pod's directory; `<StoreDir>/_unknown/<time>-<file>` without a pod.
+ */
 export function objectKey(
   storeDir: string,
   where: { namespace?: string; pod?: string; container?: string },
