@@ -3,7 +3,7 @@
 // gives it; every pod crashes for real and ends with its core stored and reported. Then what a non-root user
 // cannot do with somebody else's core, and planted links refused.
 import { spawnSync } from "node:child_process";
-import { chmodSync, rmSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -59,12 +59,36 @@ spec:
     - { name: w, image: busybox, command: ["/bin/sh", "-c", "sleep 3600"] }
 `,
   );
+  // Before CoreDog's watcher ran on the node: the kubelet made the node directory 0755 (hostPath
+  // DirectoryOrCreate) and the container's directory with that mode, so a non-root crash leaves nothing.
+  await kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify(
+      admitted(NS, "before", {
+        securityContext: { runAsUser: 1000 },
+        containers: [{ name: "app", image: "debian:12", command: crash("0.2") }],
+      }),
+    ),
+  );
+  await rig.waitFor(
+    "the pod that crashed before the watcher ran",
+    async () =>
+      (await kubectl(["get", "pod", "-n", NS, "before", "-o", "jsonpath={.status.phase}"])) ===
+      "Failed",
+    60_000,
+  );
+  const beforeDir = join(rig.nodes[0]!.hostRoot, "data/coredog-system/dumps", NS, "before", "app");
+  expect(statSync(beforeDir).mode & 0o7777).toBe(0o755);
+  expect(readdirSync(beforeDir)).toEqual([]);
+
   let dumps: string;
   ({ watcher, scratch, dumps } = await startWatcher(rig, "crashes", {
     namespace: "coredog-system",
     name: "watcher-node-1",
   }));
   expect(statSync(dumps).mode & 0o7777).toBe(DUMP_DIR_MODE);
+  // ... and it brought the directories made before to that mode too.
+  expect(statSync(beforeDir).mode & 0o7777).toBe(DUMP_DIR_MODE);
 
   const one = (name: string, spec: V1Pod["spec"]) => admitted(NS, name, spec);
   const app = { name: "app", image: "debian:12", command: crash() };
