@@ -10,6 +10,8 @@ import type { DirAccess } from "../../src/nodestate.js";
 import type { Logger } from "../log.js";
 
 const DIR_NOFOLLOW = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** Directories already reported as not root's. */
+const reported = new Set<string>();
 const octal = (m: number) => (m & 0o7777).toString(8).padStart(4, "0");
 
 /** fchmod through a descriptor opened without following symlinks; the directory's mode and owner after. */
@@ -30,7 +32,8 @@ async function setMode(path: string, log: Logger, fix: boolean): Promise<DirAcce
       );
       return { mode: octal(DUMP_DIR_MODE), uid: st.uid, gid: st.gid };
     }
-    if (fix && st.uid !== 0) {
+    if (fix && st.uid !== 0 && !reported.has(path)) {
+      reported.add(path); // once, not at every rescan
       log.warn(
         { path, uid: st.uid },
         `left ${path} alone: owned by uid ${st.uid}, not root (error: not created by the kubelet)`,
