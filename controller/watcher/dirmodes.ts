@@ -15,7 +15,7 @@ const reported = new Set<string>();
 const octal = (m: number) => (m & 0o7777).toString(8).padStart(4, "0");
 
 /** fchmod through a descriptor opened without following symlinks; the directory's mode and owner after. */
-async function setMode(path: string, log: Logger, fix: boolean): Promise<DirAccess | undefined> {
+async function setMode(path: string, log: Logger): Promise<DirAccess | undefined> {
   let fh;
   try {
     fh = await open(path, DIR_NOFOLLOW);
@@ -24,7 +24,7 @@ async function setMode(path: string, log: Logger, fix: boolean): Promise<DirAcce
   }
   try {
     const st = await fh.stat();
-    if (fix && st.uid === 0 && (st.mode & 0o7777) !== DUMP_DIR_MODE) {
+    if (st.uid === 0 && (st.mode & 0o7777) !== DUMP_DIR_MODE) {
       await fh.chmod(DUMP_DIR_MODE);
       log.info(
         { path, was: octal(st.mode) },
@@ -32,7 +32,7 @@ async function setMode(path: string, log: Logger, fix: boolean): Promise<DirAcce
       );
       return { mode: octal(DUMP_DIR_MODE), uid: st.uid, gid: st.gid };
     }
-    if (fix && st.uid !== 0 && !reported.has(path)) {
+    if (st.uid !== 0 && !reported.has(path)) {
       reported.add(path); // once, not at every rescan
       log.warn(
         { path, uid: st.uid },
@@ -61,14 +61,14 @@ export async function ensureDirModes(
   journalDir: string,
   log: Logger,
 ): Promise<DirAccess | undefined> {
-  const rootAccess = await setMode(root, log, true);
+  const rootAccess = await setMode(root, log);
   const skip = (p: string) => p === journalDir || p.startsWith(journalDir + sep);
   for (const ns of await dirs(root)) {
     if (skip(ns)) continue;
-    await setMode(ns, log, true);
+    await setMode(ns, log);
     for (const pod of await dirs(ns)) {
-      await setMode(pod, log, true);
-      for (const container of await dirs(pod)) await setMode(container, log, true);
+      await setMode(pod, log);
+      for (const container of await dirs(pod)) await setMode(container, log);
     }
   }
   return rootAccess;
