@@ -1,4 +1,4 @@
-// Core file names (`core.%e.%p.%h.%t`) and the `<namespace>/<pod>/<file>` layout of the node directory.
+// Core file names (`core.%e.%p.%h.%t`) and the `<namespace>/<pod>/<container>/<file>` layout of the node directory.
 
 export interface CoreFileName {
   /** `%e`: the kernel's comm (at most 15 bytes; `/` replaced by `!`). May contain dots. */
@@ -105,19 +105,30 @@ export function isDns1123Subdomain(s: string): boolean {
   return s.length <= 253 && s.split(".").every((l) => l.length <= 63 && DNS1123_LABEL.test(l));
 }
 
+export interface DumpPath {
+  namespace: string;
+  pod: string;
+  /** The container whose directory holds the file; absent for a file directly in the pod's directory. */
+  container?: string;
+  file: string;
+}
+
 /**
- * The pod a file belongs to, from its path relative to the dumps root: exactly
- * `<namespace>/<pod>/<file>`, the namespace a DNS-1123 label, the pod name a DNS-1123 subdomain.
+ * The pod (and container) a file belongs to, from its path relative to the dumps root: exactly
+ * `<namespace>/<pod>/<container>/<file>` (each injected container has its own directory), or
+ * `<namespace>/<pod>/<file>` (a pod admitted before that, whose containers share the pod's
+ * directory). The namespace and container are DNS-1123 labels, the pod name a DNS-1123 subdomain.
  * Anything else (absolute, `.`/`..`, empty, missing or extra segments, backslashes) gives null.
  */
-export function podFromDumpPath(
-  relPath: string,
-): { namespace: string; pod: string; file: string } | null {
+export function podFromDumpPath(relPath: string): DumpPath | null {
   if (relPath.includes("\\") || relPath.includes("\0")) return null;
   const parts = relPath.split("/");
-  if (parts.length !== 3) return null;
-  const [namespace, pod, file] = parts as [string, string, string];
+  if (parts.length !== 3 && parts.length !== 4) return null;
+  const [namespace, pod] = parts as [string, string];
+  const file = parts[parts.length - 1]!;
+  const container = parts.length === 4 ? parts[2]! : undefined;
   if (!isDns1123Label(namespace) || !isDns1123Subdomain(pod)) return null;
+  if (container !== undefined && !isDns1123Label(container)) return null;
   if (file === "" || file === "." || file === ".." || file.length > 255) return null;
-  return { namespace, pod, file };
+  return container === undefined ? { namespace, pod, file } : { namespace, pod, container, file };
 }

@@ -18,6 +18,7 @@ import {
   NODE_DUMP_DIR,
   VOLUME_NAME,
 } from "./names.js";
+import { isDns1123Label } from "./corefile.js";
 import { normalizeContainerPath, showPath, unsafePathReason } from "./paths.js";
 
 export type SkipCode =
@@ -28,6 +29,7 @@ export type SkipCode =
   | "path-unsafe"
   | "pod-security"
   | "container-missing"
+  | "container-name"
   | "mount-collision";
 
 export type Decision =
@@ -93,8 +95,9 @@ function isOurVolume(v: V1Volume): boolean {
   return typeof path === "string" && normalizeContainerPath(path) === NODE_DUMP_DIR;
 }
 
+// `<namespace>/<pod>/<container>`, or `<namespace>/<pod>` as the webhook wrote it before each container had its own.
 const OUR_SUBPATH_EXPR = new RegExp(
-  `^\\$\\(${ENV_POD_NAMESPACE}(_\\d+)?\\)/\\$\\(${ENV_POD_NAME}(_\\d+)?\\)$`,
+  `^\\$\\(${ENV_POD_NAMESPACE}(_\\d+)?\\)/\\$\\(${ENV_POD_NAME}(_\\d+)?\\)(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$`,
 );
 
 /** A mount this webhook added earlier: our volume with our subPathExpr (not a user's own mount of it). */
@@ -194,6 +197,13 @@ export function decide(pod: V1Pod, namespace?: V1Namespace): Decision {
   }
 
   for (const c of [...targets, ...initTargets]) {
+    // The name becomes a literal directory in subPathExpr: only a DNS label (what the API server accepts) is safe.
+    if (!isDns1123Label(nameOf(c))) {
+      return skip(
+        "container-name",
+        `container name ${showPath(nameOf(c))} is not a DNS label, so it cannot name its directory`,
+      );
+    }
     const collision = mountCollision(c, path);
     if (collision !== null) return skip("mount-collision", collision);
   }
@@ -284,10 +294,11 @@ function containerOps(c: V1Container, base: string, path: string): Operation[] {
     else for (const e of added) ops.push({ op: "add", path: `${base}/env/-`, value: e });
   }
 
+  // The container's name is literal: DNS labels hold neither `$` nor `(`, so Kubernetes leaves it as it is.
   const mount: V1VolumeMount = {
     name: VOLUME_NAME,
     mountPath: path,
-    subPathExpr: `$(${ns.name})/$(${pod.name})`,
+    subPathExpr: `$(${ns.name})/$(${pod.name})/${nameOf(c)}`,
   };
   const mounts = list(c.volumeMounts);
   const ours = mounts.map((m, i) => ({ m, i })).filter(({ m }) => isOurMount(m));
@@ -309,10 +320,10 @@ function containerOps(c: V1Container, base: string, path: string): Operation[] {
 }
 
 /**
- * The RFC 6902 patch giving each target container the node directory
- * `NODE_DUMP_DIR/<namespace>/<pod>` at `decision.path`: one hostPath volume for NODE_DUMP_DIR and,
- * per container, downward-API env for the namespace and name plus a volumeMount with
- * `subPathExpr`. The kubelet expands it once the pod has its final name, so it needs neither
+ * The RFC 6902 patch giving each target container its own node directory
+ * `NODE_DUMP_DIR/<namespace>/<pod>/<container>` at `decision.path` (so a core's path names the
+ * container that dumped it): one hostPath volume for NODE_DUMP_DIR and, per container,
+ * downward-API env for the namespace and name plus a volumeMount with `subPathExpr`. The kubelet expands it once the pod has its final name, so it needs neither
  * `metadata.name` (absent for `generateName` pods at admission) nor `metadata.namespace` (may be
  * empty in the admitted object). Empty when the pod already carries all of it. Never throws.
  */

@@ -30,8 +30,15 @@ export const ANNOTATION_INJECTED = "coredog.io/injected";
 /** Published by each watcher on its own pod: the node's state as JSON (see NodeState). */
 export const ANNOTATION_NODE_STATE = "coredog.io/node-state";
 
-/** The node directory; `<namespace>/<pod>/` below it holds a pod's cores. */
+/** The node directory; `<namespace>/<pod>/<container>/` below it holds a container's cores. */
 export const NODE_DUMP_DIR = "/data/coredog-system/dumps";
+/**
+ * The mode the watcher gives the node directory, and so (the kubelet creates a missing subPathExpr directory with
+ * the volume root's mode) every `<namespace>/<pod>/<container>/` below it: sticky, writable and searchable by
+ * anyone, listable by root only. Any user a container runs as can create its core; nobody but root can list,
+ * read (cores are 0600), remove or replace another user's file.
+ */
+export const DUMP_DIR_MODE = 0o1733;
 export const DEFAULT_CONTAINER_PATH = "/corefile";
 export const CORE_PATTERN = "/corefile/core.%e.%p.%h.%t";
 export const CORE_PATTERN_FILE = "/proc/sys/kernel/core_pattern";
@@ -56,4 +63,14 @@ export const MUTATE_PATH = "/mutate";
 /** The node directory of one pod. */
 export function podDumpDir(namespace: string, pod: string, root = NODE_DUMP_DIR): string {
   return `${root}/${namespace}/${pod}`;
+}
+
+/** The node directory of one injected container: its cores, and nobody else's. */
+export function containerDumpDir(
+  namespace: string,
+  pod: string,
+  container: string,
+  root = NODE_DUMP_DIR,
+): string {
+  return `${podDumpDir(namespace, pod, root)}/${container}`;
 }

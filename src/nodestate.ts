@@ -17,6 +17,14 @@ export interface NodeState {
   updatedAt: string;
   /** The node directory the watcher watches, as it sees it. */
   configuredPath: string;
+  /** The node directory's mode (octal, e.g. "1733") and owner: who can create cores below it. */
+  dumpDir?: DirAccess;
+}
+
+export interface DirAccess {
+  mode: string;
+  uid: number;
+  gid: number;
 }
 
 const count = z.number().int().nonnegative();
@@ -32,6 +40,7 @@ const nodeStateSchema = z.object({
   settingsError: z.string().optional(),
   updatedAt: z.string(),
   configuredPath: z.string(),
+  dumpDir: z.object({ mode: z.string().regex(/^[0-7]{3,4}$/), uid: count, gid: count }).optional(),
 });
 
 /** The state from the annotation's text; null when it is not valid JSON or not a NodeState. Unknown keys are dropped. */
@@ -57,5 +66,6 @@ export function parseNodeState(json: string): NodeState | null {
   if (s.lastError) state.lastError = s.lastError;
   if (s.storageError) state.storageError = s.storageError;
   if (s.settingsError !== undefined) state.settingsError = s.settingsError;
+  if (s.dumpDir) state.dumpDir = s.dumpDir;
   return state;
 }

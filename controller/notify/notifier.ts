@@ -1,6 +1,6 @@
 // Which chat channels hear about a core, and what they read: the keyword filter, the operator's
 // messageTemplate (pod-side values escaped per provider), and crash-loop grouping (the same owner,
-// executable and signal within groupWindowSeconds: the first at once, then one summary with a count).
+// container, executable and signal within groupWindowSeconds: the first at once, then one summary with a count).
 import { keywordMatches as matchesKeyword } from "../../src/keyword.js";
 import pLimit from "p-limit";
 import { escapeFor, renderMessage, type MessageVars } from "../../src/template.js";
@@ -96,7 +96,7 @@ export function keywordMatches(keyword: string | undefined, report: CoreReport):
   return matchesKeyword(keyword, [report.path, ns, pod]);
 }
 
-/** Cores of one crash loop: the same owner (or pod), executable and signal. */
+/** Cores of one crash loop: the same owner (or pod), container, executable and signal. */
 export function groupKey(report: CoreReport, kind: NoticeKind): string {
   const ns = report.podInfo?.namespace || report.namespace || "";
   const owner = report.podInfo?.owner;
@@ -104,7 +104,7 @@ export function groupKey(report: CoreReport, kind: NoticeKind): string {
     ? `${owner.kind}/${owner.name}`
     : `Pod/${report.podInfo?.name || report.pod || report.path}`;
   const signal = report.core.signalName ?? report.core.signal ?? "";
-  return `${kind}|${ns}|${who}|${report.core.executable ?? ""}|${signal}`;
+  return `${kind}|${ns}|${who}|${report.container ?? ""}|${report.core.executable ?? ""}|${signal}`;
 }
 
 export function formatWindow(seconds: number): string {
@@ -240,7 +240,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
             g.last = { report, kind, error };
             log.info(
               { file: report.filename, group: key, count: g.count },
-              `notice grouped: same owner, executable and signal within ${formatWindow(g.windowSeconds)} (${g.count} so far)`,
+              `notice grouped: same owner, container, executable and signal within ${formatWindow(g.windowSeconds)} (${g.count} so far)`,
             );
             return;
           }

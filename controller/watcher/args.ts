@@ -17,7 +17,7 @@ export interface WatcherOptions {
 
 export const WATCHER_USAGE = `Usage: coredog-controller watcher --dir DIR --node-name NODE --config FILE [flags]
 
-  --dir DIR                  the node directory (<namespace>/<pod>/<core> below it)   [/corefile]
+  --dir DIR                  the node directory (<ns>/<pod>/<container>/<core> below)   [/corefile]
   --node-name NODE           this node's name                                        [$NODE_NAME]
   --config FILE              settings (config.yaml of the ConfigMap coredog), reloaded on change
   --listen ADDR              /healthz, /readyz, /metrics: ":9090" or "IP:port"        [:9090]

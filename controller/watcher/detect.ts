@@ -29,7 +29,9 @@ interface Pending {
 export interface ScanResult {
   files: number;
   bytes: number;
+  /** Pod directories holding nothing but empty container directories (listed in emptyContainerDirs). */
   emptyPodDirs: { path: string; mtimeMs: number; namespace: string; pod: string }[];
+  emptyContainerDirs: { path: string; mtimeMs: number; namespace: string; pod: string }[];
   emptyNamespaceDirs: { path: string; mtimeMs: number }[];
 }
 
@@ -52,8 +54,8 @@ export class Detector {
       followSymlinks: false,
       ignoreInitial: true,
       persistent: true,
-      // <namespace>/<pod>/<file>: deeper entries are only reported (and refused), never descended into.
-      depth: 2,
+      // <namespace>/<pod>/<container>/<file>: deeper entries are only reported (and refused), never descended into.
+      depth: 3,
       ignored: (p: string) => this.ignored(p),
     });
     this.watcher = w;
@@ -63,7 +65,8 @@ export class Detector {
     });
     w.on("change", (path: string) => this.track(path));
     w.on("addDir", (path: string) => {
-      if (relative(this.o.dir, path).split(sep).length >= 3) {
+      // <namespace>/<pod>/<container> are directories; one inside a container's directory is refused.
+      if (relative(this.o.dir, path).split(sep).length >= 4) {
         this.o.log.info(`received fsnotify event: ${path}, op: CREATE`);
         this.track(path);
       }
@@ -140,11 +143,18 @@ export class Detector {
   }
 
   /**
-   * Walks `<dir>/<namespace>/<pod>/` without following symlinks, tracks every entry found (wrong-depth entries too,
+   * Walks `<dir>/<namespace>/<pod>/<container>/` (and files directly in a pod's directory, the layout before
+   * each container had its own) without following symlinks, tracks every entry found (wrong-depth entries too,
    * so they are refused and logged) and sums what is there.
    */
   async scan(): Promise<ScanResult> {
-    const result: ScanResult = { files: 0, bytes: 0, emptyPodDirs: [], emptyNamespaceDirs: [] };
+    const result: ScanResult = {
+      files: 0,
+      bytes: 0,
+      emptyPodDirs: [],
+      emptyContainerDirs: [],
+      emptyNamespaceDirs: [],
+    };
     const dir = this.o.dir;
     for (const ns of await readdirSafe(dir)) {
       const nsPath = join(dir, ns.name);
@@ -164,32 +174,41 @@ export class Detector {
           this.track(podPath);
           continue;
         }
-        const files = await readdirSafe(podPath);
-        if (files.length === 0) {
-          const st = await lstat(podPath).catch(() => undefined);
-          if (st)
-            result.emptyPodDirs.push({
-              path: podPath,
-              mtimeMs: st.mtimeMs,
-              namespace: ns.name,
-              pod: pod.name,
-            });
-        }
-        for (const f of files) {
-          const p = join(podPath, f.name);
-          if (f.isFile()) {
-            const st = await lstat(p).catch(() => undefined);
-            if (st) {
-              result.files++;
-              result.bytes += st.size;
-            }
+        const where = { namespace: ns.name, pod: pod.name };
+        let podEmpty = true;
+        for (const entry of await readdirSafe(podPath)) {
+          const p = join(podPath, entry.name);
+          if (!entry.isDirectory()) {
+            podEmpty = false;
+            await this.trackCounted(p, entry.isFile(), result);
+            continue;
           }
-          this.track(p);
+          const files = await readdirSafe(p);
+          if (files.length === 0) {
+            const st = await lstat(p).catch(() => undefined);
+            if (st) result.emptyContainerDirs.push({ path: p, mtimeMs: st.mtimeMs, ...where });
+          } else podEmpty = false;
+          for (const f of files) await this.trackCounted(join(p, f.name), f.isFile(), result);
+        }
+        if (podEmpty) {
+          const st = await lstat(podPath).catch(() => undefined);
+          if (st) result.emptyPodDirs.push({ path: podPath, mtimeMs: st.mtimeMs, ...where });
         }
       }
     }
     this.lastScanAt = Date.now();
     return result;
+  }
+
+  private async trackCounted(path: string, isFile: boolean, result: ScanResult): Promise<void> {
+    if (isFile) {
+      const st = await lstat(path).catch(() => undefined);
+      if (st) {
+        result.files++;
+        result.bytes += st.size;
+      }
+    }
+    this.track(path);
   }
 
   async stop(): Promise<void> {

@@ -58,12 +58,20 @@ export class DiskGuard {
     return bytes;
   }
 
-  /** Removes empty `<namespace>/<pod>/` directories of deleted pods, then empty namespace directories. */
+  /**
+   * Removes the empty `<namespace>/<pod>/<container>/` and then `<namespace>/<pod>/` directories of deleted pods,
+   * then empty namespace directories.
+   */
   async sweep(scan: ScanResult): Promise<void> {
     const grace = this.d.emptyDirGraceMs ?? 10 * 60_000;
     const exists = this.d.podExists;
     if (!exists) return;
     const now = Date.now();
+    for (const dir of scan.emptyContainerDirs) {
+      if (now - dir.mtimeMs < grace) continue;
+      if ((await exists(dir.namespace, dir.pod)) !== false) continue;
+      await rmdir(dir.path).catch(() => undefined);
+    }
     for (const dir of scan.emptyPodDirs) {
       if (now - dir.mtimeMs < grace) continue;
       if ((await exists(dir.namespace, dir.pod)) !== false) continue;

@@ -12,6 +12,8 @@ export interface JournalEntry {
   path: string;
   namespace?: string;
   pod?: string;
+  /** From the path `<namespace>/<pod>/<container>/<file>`; absent for a core directly in the pod's directory. */
+  container?: string;
   file: string;
   size: number;
   mtimeMs: number;

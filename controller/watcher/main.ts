@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "../log.js";
 import { WATCHER_USAGE, parseWatcherArgs, type WatcherOptions } from "./args.js";
 import { Detector } from "./detect.js";
 import { DiskGuard } from "./diskguard.js";
+import { ensureDirModes } from "./dirmodes.js";
 import { Journal } from "./journal.js";
 import { createMetrics } from "./metrics.js";
 import { NodeStatePublisher } from "./nodestatepublisher.js";
@@ -101,6 +102,8 @@ export async function startWatcher(
   const realDir = await realpath(o.dir);
   const journal = new Journal(o.journal);
   for (const f of await journal.load()) log.error(`journal error: unreadable entry ${f} ignored`);
+  // Before the first scan: from now on the kubelet creates every container's directory writable for any user.
+  let dumpDir = await ensureDirModes(o.dir, o.journal, log);
 
   const kc = deps.kc === null ? undefined : (deps.kc ?? (await clusterConfig(o)));
   let pods: (PodLookup & { ready(): boolean; stop(): void }) | undefined;
@@ -177,12 +180,14 @@ export async function startWatcher(
       ...(pl.activity.lastError ? { lastError: pl.activity.lastError } : {}),
       ...(pl.activity.storageError ? { storageError: pl.activity.storageError } : {}),
       ...(settings.error ? { settingsError: settings.error } : {}),
+      ...(dumpDir ? { dumpDir } : {}),
     }),
   });
 
   let ready = false;
   let maintaining: Promise<void> | undefined;
   const maintain = async () => {
+    dumpDir = (await ensureDirModes(o.dir, o.journal, log)) ?? dumpDir;
     const scan = await det.scan();
     await pl.prune();
     const s = settings.get();

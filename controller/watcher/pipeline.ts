@@ -4,10 +4,10 @@
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open, unlink } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join, relative } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "../log.js";
-import { parseCoreFileName, podFromDumpPath } from "../../src/corefile.js";
+import { parseCoreFileName, podFromDumpPath, type DumpPath } from "../../src/corefile.js";
 import { parseElfCore, type CoreInfo } from "../../src/elfcore.js";
 import type { Settings } from "../../src/settings.js";
 import { matchContainer } from "./container.js";
@@ -120,13 +120,13 @@ export class Pipeline {
   handle(path: string, st: Stats, completedAt = Date.now()): void {
     if (this.stopping || this.active.has(path)) return;
     const rel = relative(this.d.dir, path);
-    const where = rel.split(sep).length === 3 ? podFromDumpPath(rel) : null;
+    const where = podFromDumpPath(rel);
     if (!where) {
       this.refuse(
         path,
         st,
         "wrong-place",
-        `it is not <namespace>/<pod>/<file> below ${this.d.dir}`,
+        `it is not <namespace>/<pod>/<container>/<file> below ${this.d.dir}`,
       );
       return;
     }
@@ -157,7 +157,7 @@ export class Pipeline {
   private async process(
     path: string,
     rel: string,
-    where: { namespace: string; pod: string; file: string },
+    where: DumpPath,
     completedAt: number,
   ): Promise<void> {
     if (this.stopping) return;
@@ -184,7 +184,7 @@ export class Pipeline {
 
   private async withCore(
     path: string,
-    where: { namespace: string; pod: string; file: string },
+    where: DumpPath,
     opened: OpenedCore,
     completedAt: number,
   ): Promise<void> {
@@ -221,7 +221,9 @@ export class Pipeline {
     }
     const fromName = parseCoreFileName(where.file);
     const executable = core.executable ?? fromName.executable;
-    const container = podInfo ? matchContainer(podInfo, executable) : undefined;
+    // Exact from the container's own directory; guessed only for a pod admitted before it had one.
+    const container =
+      where.container ?? (podInfo ? matchContainer(podInfo, executable) : undefined);
     const capturedAt = entry ? new Date(entry.capturedAt) : new Date(completedAt);
     const report: CoreReport = {
       path,
@@ -242,6 +244,7 @@ export class Pipeline {
       path,
       namespace: where.namespace,
       pod: where.pod,
+      ...(where.container ? { container: where.container } : {}),
       file: where.file,
       size: opened.stat.size,
       mtimeMs: opened.stat.mtimeMs,
@@ -292,7 +295,7 @@ export class Pipeline {
       }
       const key = objectKey(
         settings.storage.storeDir,
-        { namespace: entry.namespace, pod: entry.pod },
+        { namespace: entry.namespace, pod: entry.pod, container: entry.container },
         entry.file,
         new Date(entry.capturedAt),
         settings.storage.compression,

@@ -40,18 +40,22 @@ export function keyTime(d: Date): string {
   return d.toISOString().replace(/[-:]/g, "").replace(".", "");
 }
 
-/** `<StoreDir>/<namespace>/<pod>/<time>-<file>[.zst|.gz]`; `<StoreDir>/_unknown/<time>-<file>` without a pod. */
+/**
+ * `<StoreDir>/<namespace>/<pod>/<container>/<time>-<file>[.zst|.gz]`; without the container for a core found in
+ * the pod's directory; `<StoreDir>/_unknown/<time>-<file>` without a pod.
+ */
 export function objectKey(
   storeDir: string,
-  where: { namespace?: string; pod?: string },
+  where: { namespace?: string; pod?: string; container?: string },
   file: string,
   at: Date,
   compression: Compression,
 ): string {
   const prefix = storeDir.replace(/^\/+|\/+$/g, "");
   const podPart = where.namespace && where.pod ? `${where.namespace}/${where.pod}` : "_unknown";
+  // Containers of one pod have separate pid namespaces: two can leave the same file name in the same second.
   const name = `${keyTime(at)}-${file}${compressionSuffix(compression)}`;
-  return [prefix, podPart, name].filter((s) => s !== "").join("/");
+  return [prefix, podPart, where.container ?? "", name].filter((s) => s !== "").join("/");
 }
 
 /** S3 metadata values travel as HTTP headers: printable ASCII only, bounded length. */

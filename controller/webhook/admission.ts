@@ -84,6 +84,7 @@ const WARN_CODES: ReadonlySet<string> = new Set([
   "pod-security",
   "pod-security-unknown",
   "container-missing",
+  "container-name",
   "mount-collision",
 ]);
 

@@ -15,7 +15,7 @@ import { DEFAULT_CONTAINER_PATH } from "../../src/names.js";
 
 export default class Enable extends BaseCommand {
   static override summary = "Collect the core dumps of a workload's pods";
-  static override description = `Writes the CoreDog annotations into the workload's pod template. New pods then get the node directory /data/coredog-system/dumps/<namespace>/<pod>/ at --path. The webhook's own decision runs first: what the webhook would skip (an unsafe path, a namespace that enforces Pod Security baseline/restricted, a container that does not exist) is refused here with the same reason.
+  static override description = `Writes the CoreDog annotations into the workload's pod template. New pods then get the node directory /data/coredog-system/dumps/<namespace>/<pod>/<container>/ at --path, one per container. The webhook's own decision runs first: what the webhook would skip (an unsafe path, a namespace that enforces Pod Security baseline/restricted, a container that does not exist) is refused here with the same reason.
 
 Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or DaemonSet; a bare pod must be recreated.`;
   static override examples = [

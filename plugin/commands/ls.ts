@@ -4,13 +4,15 @@ import { explainKubeError } from "../lib/errors.js";
 import { BaseCommand, namespaceFlags, outputFlag, selectorFlag } from "../lib/base.js";
 import { countCores, isOptedIn, lsColumns, podRow } from "../lib/listing.js";
 import { formatList, formatTable } from "../lib/output.js";
-import { EVENT_REASON_CAPTURED } from "../../src/names.js";
+import { EVENT_REASON_CAPTURED, NAMESPACE, WATCHER_SELECTOR } from "../../src/names.js";
+import type { DirAccess } from "../../src/nodestate.js";
+import { nodeStateOf } from "../lib/doctor.js";
 
 export default class Ls extends BaseCommand {
   static override summary =
     "List the pods that opted in, and whether they really got the directory";
   static override description =
-    "INJECTED says whether the pod really mounts the node directory (a pod created before it was enabled, or skipped by the webhook, does not). CORES and LAST CORE come from the watchers' Events.";
+    "INJECTED says whether the pod really mounts the node directory (a pod created before it was enabled, or skipped by the webhook, does not), and names the containers whose user cannot create its core there (see doctor). CORES and LAST CORE come from the watchers' Events.";
   static override examples = [
     "<%= config.bin %> ls -A",
     "<%= config.bin %> ls -n shop -l app=api -o wide",
@@ -30,14 +32,26 @@ export default class Ls extends BaseCommand {
     const all = flags["all-namespaces"];
     const namespace = all ? undefined : await this.namespaceOf(flags);
     const fieldSelector = `reason=${EVENT_REASON_CAPTURED}`;
-    const [podsResult, eventsResult] = await Promise.allSettled([
+    const [podsResult, eventsResult, watchersResult] = await Promise.allSettled([
       namespace
         ? cluster.core.listNamespacedPod({ namespace, labelSelector: flags.selector })
         : cluster.core.listPodForAllNamespaces({ labelSelector: flags.selector }),
       namespace
         ? cluster.core.listNamespacedEvent({ namespace, fieldSelector })
         : cluster.core.listEventForAllNamespaces({ fieldSelector }),
+      // the node directory's mode per node, to show pods whose user cannot write there
+      cluster.core.listNamespacedPod({
+        namespace: NAMESPACE,
+        labelSelector: WATCHER_SELECTOR,
+      }),
     ]);
+    const dumpDirs = new Map<string, DirAccess>();
+    if (watchersResult.status === "fulfilled") {
+      for (const w of watchersResult.value.items) {
+        const state = nodeStateOf(w);
+        if (state?.dumpDir && w.spec?.nodeName) dumpDirs.set(w.spec.nodeName, state.dumpDir);
+      }
+    }
     if (podsResult.status === "rejected") throw podsResult.reason;
     const pods = podsResult.value;
     let events: { items: CoreV1Event[] } = { items: [] };
@@ -49,7 +63,7 @@ export default class Ls extends BaseCommand {
     const cores = countCores(events.items);
     const rows = pods.items
       .filter((p) => flags.all || isOptedIn(p))
-      .map((p) => podRow(p, cores))
+      .map((p) => podRow(p, cores, dumpDirs))
       .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
     if (flags.output === "json" || flags.output === "yaml") {
       this.log(formatList(rows, flags.output));

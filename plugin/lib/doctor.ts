@@ -17,13 +17,15 @@ import {
   CONFIG_FILE,
   CORE_PATTERN,
   NAMESPACE,
+  DUMP_DIR_MODE,
   NODE_DUMP_DIR,
   WEBHOOK_NAME,
 } from "../../src/names.js";
 import { parseNodeState, type NodeState } from "../../src/nodestate.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
-import { mountedContainers } from "./listing.js";
+import { blockedUsers, describeUser } from "../../src/dirwrite.js";
+import { containerDumpDirs, mountedContainers } from "./listing.js";
 import { labelSelectorMatches } from "../../src/labelselector.js";
 
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
@@ -275,6 +277,8 @@ function podChecks(input: DoctorInput, pod: V1Pod): Check[] {
       "pod-security":
         "label the namespace pod-security.kubernetes.io/enforce=privileged if hostPath is acceptable there (an operator decision), or leave it out",
       "container-missing": "fix coredog.io/container to name existing containers",
+      "container-name":
+        "rename the container to a DNS label (lower-case letters, digits, '-'), as the API server requires",
       "mount-collision": "choose another coredog.io/path that no volumeMount uses",
     };
     checks.push({
@@ -442,6 +446,7 @@ function nodeChecks(input: DoctorInput, pod: V1Pod, path: string | undefined): C
       detail: pattern,
     });
   }
+  checks.push(writableCheck(pod, state, node));
   checks.push({
     problem: 2,
     id: "ulimit",
@@ -450,12 +455,25 @@ function nodeChecks(input: DoctorInput, pod: V1Pod, path: string | undefined): C
     detail: "not visible through the API",
     fix: `kubectl exec ${pod.metadata?.name} -n ${pod.metadata?.namespace} -- grep 'core file' /proc/1/limits shows the main process's limit (kubectl exec ... -- sh -c 'ulimit -c' shows the runtime's default); it must not be 0: add ulimit -c unlimited to the start script`,
   });
+  const dirs = containerDumpDirs(pod);
+  const shared = dirs.filter((d) => !d.own);
   checks.push({
     problem: 3,
     id: "dump-path",
-    status: mountedContainers(pod).length > 0 ? "pass" : "info",
-    title: "cores land where the watcher can name the pod",
-    detail: `${NODE_DUMP_DIR}/${pod.metadata?.namespace}/${pod.metadata?.name}/`,
+    status: dirs.length === 0 ? "info" : shared.length > 0 ? "warn" : "pass",
+    title: "cores land where the watcher can name the pod and the container",
+    detail:
+      dirs.length === 0
+        ? `${NODE_DUMP_DIR}/${pod.metadata?.namespace}/${pod.metadata?.name}/<container>/`
+        : dirs.map((d) => `${d.container}: ${d.dir}`).join(", ") +
+          (shared.length > 0
+            ? ` (${shared.map((d) => d.container).join(", ")} share the pod's directory: admitted before each container had its own, so the container is guessed)`
+            : ""),
+    ...(shared.length > 0
+      ? {
+          fix: "restart the workload (kubectl rollout restart ...) so its new pods get a directory per container",
+        }
+      : {}),
   });
   if (state.lastError) {
     checks.push({
@@ -579,7 +597,12 @@ function settingsChecks(input: DoctorInput): Check[] {
   if (pod && channels.length > 0) {
     const ns = pod.metadata?.namespace ?? "";
     const name = pod.metadata?.name ?? "";
-    const subjects = [`${NODE_DUMP_DIR}/${ns}/${name}/`, ns, name];
+    const subjects = [
+      `${NODE_DUMP_DIR}/${ns}/${name}/`,
+      ...containerDumpDirs(pod).map((d) => d.dir),
+      ns,
+      name,
+    ];
     const deaf = channels.filter((c) => !keywordMatches(c.keyword, subjects));
     checks.push({
       problem: 5,
@@ -646,6 +669,47 @@ function storageChecks(input: DoctorInput): Check[] {
     detail: `${s.node} at ${s.storageError!.at}: ${s.storageError!.message}`,
     fix: storageFix(s.storageError!.message),
   }));
+}
+
+/** Whether the pod's users can create their cores: the node directory's mode (the kubelet copies it) and users. */
+function writableCheck(pod: V1Pod, state: NodeState, node: string): Check {
+  const title = "the pod's users can create their cores in their directories";
+  const dir = state.dumpDir;
+  if (!dir) {
+    return {
+      problem: 2,
+      id: "dir-writable",
+      status: "warn",
+      title,
+      detail: `the watcher on ${node} does not report its directory's mode (a CoreDog from before non-root support?)`,
+      fix: "kubectl apply -k manifests with the current CoreDog, then kubectl coredog doctor again",
+    };
+  }
+  const where = `${NODE_DUMP_DIR} on ${node} is ${dir.mode} owned by ${dir.uid}:${dir.gid}`;
+  const blocked = blockedUsers(pod, dir);
+  if (blocked.length === 0) {
+    return { problem: 2, id: "dir-writable", status: "pass", title, detail: where };
+  }
+  const who = blocked.map(({ user }) => `${user.container} (${describeUser(user)})`).join(", ");
+  const fix = `the watcher gives ${NODE_DUMP_DIR} mode ${DUMP_DIR_MODE.toString(8)} at start and fixes existing directories at every rescan: restart it on ${node} (kubectl -n coredog-system delete pod -l app.kubernetes.io/component=watcher --field-selector spec.nodeName=${node}), or on the node: chmod ${DUMP_DIR_MODE.toString(8)} ${NODE_DUMP_DIR}`;
+  if (blocked.every((b) => b.unknown)) {
+    return {
+      problem: 2,
+      id: "dir-writable",
+      status: "warn",
+      title,
+      detail: `${where}; ${who} run as the image's user: unless that is root, the kernel cannot create their cores`,
+      fix,
+    };
+  }
+  return {
+    problem: 2,
+    id: "dir-writable",
+    status: "fail",
+    title,
+    detail: `${where}: the kernel cannot create the cores of ${who}`,
+    fix,
+  };
 }
 
 export function runChecks(input: DoctorInput): Check[] {

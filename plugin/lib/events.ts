@@ -22,6 +22,15 @@ export interface EventRow {
   count: number;
   message: string;
   uid?: string;
+  /** The container that dumped the core (the Event's involvedObject.fieldPath), when the watcher knew it. */
+  container?: string;
+}
+
+const CONTAINER_FIELD = /^spec\.(?:initContainers|containers)\{([^}]+)\}$/;
+
+/** The container an Event is about, from `spec.containers{name}` / `spec.initContainers{name}`. */
+export function eventContainer(e: CoreV1Event): string | undefined {
+  return CONTAINER_FIELD.exec(e.involvedObject?.fieldPath ?? "")?.[1];
 }
 
 export function eventTime(e: CoreV1Event): Date | undefined {
@@ -47,6 +56,7 @@ export function eventRow(e: CoreV1Event): EventRow {
     count: e.count ?? 1,
     message: e.message ?? "",
     uid: e.metadata?.uid,
+    ...(eventContainer(e) ? { container: eventContainer(e) } : {}),
   };
 }
 

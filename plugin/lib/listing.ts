@@ -9,12 +9,19 @@ import {
   EVENT_REASON_CAPTURED,
   NODE_DUMP_DIR,
   VOLUME_NAME,
+  containerDumpDir,
+  podDumpDir,
 } from "../../src/names.js";
+import { blockedUsers } from "../../src/dirwrite.js";
+import type { DirAccess } from "../../src/nodestate.js";
+import { eventContainer } from "./events.js";
 import { age, type Column } from "./output.js";
 
 export interface CoreCount {
   count: number;
   last?: Date;
+  /** Cores per container, for the Events that name one. */
+  containers: Record<string, number>;
 }
 
 export interface PodRow {
@@ -27,7 +34,11 @@ export interface PodRow {
   injected: boolean;
   node: string;
   phase: string;
+  /** Injected containers whose user cannot create its core (the node directory's mode); empty when fine or unknown. */
+  cannotWrite?: string[];
   cores: number;
+  /** Cores per container, for those whose container is known. */
+  coresByContainer?: Record<string, number>;
   lastCore?: string;
   created?: string;
   owner?: string;
@@ -45,6 +56,26 @@ export function mountedContainers(pod: V1Pod): string[] {
   return all.filter((c) => c.volumeMounts?.some((m) => m.name === VOLUME_NAME)).map((c) => c.name);
 }
 
+/**
+ * Where each injected container's cores land on the node: its own `<namespace>/<pod>/<container>/`, or the
+ * pod's directory for a pod admitted before each container had its own (`own: false`).
+ */
+export function containerDumpDirs(pod: V1Pod): { container: string; dir: string; own: boolean }[] {
+  const ns = pod.metadata?.namespace ?? "";
+  const name = pod.metadata?.name ?? "";
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const out: { container: string; dir: string; own: boolean }[] = [];
+  if (mountedContainers(pod).length === 0) return out;
+  for (const c of all) {
+    const m = c.volumeMounts?.find((v) => v.name === VOLUME_NAME);
+    if (!m) continue;
+    const own = (m.subPathExpr ?? "").endsWith(`)/${c.name}`);
+    const dir = own ? containerDumpDir(ns, name, c.name) : podDumpDir(ns, name);
+    out.push({ container: c.name, dir: `${dir}/`, own });
+  }
+  return out;
+}
+
 /** Captured cores per pod uid (or namespace/name), from the watchers' Events. */
 export function countCores(events: CoreV1Event[]): Map<string, CoreCount> {
   const counts = new Map<string, CoreCount>();
@@ -54,9 +85,11 @@ export function countCores(events: CoreV1Event[]): Map<string, CoreCount> {
     const keys = [o.uid, `${o.namespace}/${o.name}`].filter((k): k is string => Boolean(k));
     const when =
       e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+    const container = eventContainer(e);
     for (const key of keys) {
-      const c = counts.get(key) ?? { count: 0 };
+      const c = counts.get(key) ?? { count: 0, containers: {} };
       c.count += e.count ?? 1;
+      if (container) c.containers[container] = (c.containers[container] ?? 0) + (e.count ?? 1);
       const at = when ? new Date(when) : undefined;
       if (at && (!c.last || at > c.last)) c.last = at;
       counts.set(key, c);
@@ -65,7 +98,15 @@ export function countCores(events: CoreV1Event[]): Map<string, CoreCount> {
   return counts;
 }
 
-export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
+/**
+ * `dumpDirs`: the node directory's mode and owner per node, from the watchers' node state; containers whose
+ * known user cannot create a core there are listed in `cannotWrite`.
+ */
+export function podRow(
+  pod: V1Pod,
+  cores: Map<string, CoreCount>,
+  dumpDirs?: Map<string, DirAccess>,
+): PodRow {
   const a = pod.metadata?.annotations ?? {};
   const mounted = mountedContainers(pod);
   const recorded = parseInjectedAnnotation(a[ANNOTATION_INJECTED]);
@@ -76,6 +117,13 @@ export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
     cores.get(`${namespace}/${name}`);
   const owner =
     pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0];
+  const dir = dumpDirs?.get(pod.spec?.nodeName ?? "");
+  const blocked =
+    dir && mounted.length > 0
+      ? blockedUsers(pod, dir)
+          .filter((b) => !b.unknown)
+          .map((b) => b.user.container)
+      : [];
   return {
     namespace,
     pod: name,
@@ -89,15 +137,25 @@ export function podRow(pod: V1Pod, cores: Map<string, CoreCount>): PodRow {
             .map((s) => s.trim())
             .filter(Boolean),
     injected: mounted.length > 0,
+    ...(blocked.length > 0 ? { cannotWrite: blocked } : {}),
     node: pod.spec?.nodeName ?? "",
     phase: pod.status?.phase ?? "",
     cores: c?.count ?? 0,
+    coresByContainer: { ...c?.containers },
     lastCore: c?.last?.toISOString(),
     created: pod.metadata?.creationTimestamp
       ? new Date(pod.metadata.creationTimestamp).toISOString()
       : undefined,
     owner: owner ? `${owner.kind}/${owner.name}` : undefined,
   };
+}
+
+/** `3 (worker:2,migrate:1)`: the count, and per container where the Events name one. */
+export function coresText(r: Pick<PodRow, "cores" | "coresByContainer">): string {
+  const per = Object.entries(r.coresByContainer ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([c, n]) => `${c}:${n}`);
+  return per.length > 0 ? `${r.cores} (${per.join(",")})` : String(r.cores);
 }
 
 export function lsColumns(now = Date.now()): Column<PodRow>[] {
@@ -109,9 +167,17 @@ export function lsColumns(now = Date.now()): Column<PodRow>[] {
       header: "CONTAINERS",
       value: (r) => (r.containers.length ? r.containers.join(",") : "<all>"),
     },
-    { header: "INJECTED", value: (r) => (r.injected ? "yes" : "no") },
+    {
+      header: "INJECTED",
+      value: (r) =>
+        !r.injected
+          ? "no"
+          : r.cannotWrite?.length
+            ? `yes, ${r.cannotWrite.join(",")} cannot write`
+            : "yes",
+    },
     { header: "NODE", value: (r) => r.node || "<none>" },
-    { header: "CORES", value: (r) => String(r.cores) },
+    { header: "CORES", value: coresText },
     { header: "LAST CORE", value: (r) => (r.lastCore ? age(r.lastCore, now) : "<none>") },
     { header: "AGE", value: (r) => age(r.created, now) },
     { header: "STATUS", value: (r) => r.phase || "<unknown>", wide: true },

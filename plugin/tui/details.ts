@@ -23,7 +23,14 @@ export function coreEntries(pod: V1Pod, events: CoreV1Event[], limit = 10): Core
       const r = eventRow(e);
       const object =
         r.reason === EVENT_REASON_UPLOADED ? UPLOADED_TO.exec(r.message)?.[1] : undefined;
-      return { time: r.time, reason: r.reason, message: r.message, count: r.count, object };
+      return {
+        time: r.time,
+        reason: r.reason,
+        message: r.message,
+        count: r.count,
+        ...(r.container ? { container: r.container } : {}),
+        object,
+      };
     });
 }
 

@@ -52,6 +52,8 @@ export interface CoreEntry {
   reason: string;
   message: string;
   count: number;
+  /** The container that dumped it, when the Event names one. */
+  container?: string;
   /** bucket/key of an uploaded core, from the Event message. */
   object?: string;
 }

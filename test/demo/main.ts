@@ -66,7 +66,7 @@ async function main(): Promise<number> {
 
     step(
       "The new pod got the node directory",
-      "hostPath /data/coredog-system/dumps + subPathExpr $(COREDOG_POD_NAMESPACE)/$(COREDOG_POD_NAME) at /corefile",
+      "hostPath /data/coredog-system/dumps + subPathExpr $(COREDOG_POD_NAMESPACE)/$(COREDOG_POD_NAME)/<container> at /corefile",
     );
     const pod = await rig.waitFor(
       "an injected pod",

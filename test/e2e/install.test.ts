@@ -134,7 +134,7 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
       new ListObjectsV2Command({ Bucket: installed.bucket, Prefix: `corefiles/shop/${name}/` }),
     );
     const key = listed.Contents?.[0]?.Key;
-    expect(key).toMatch(new RegExp(`^corefiles/shop/${name}/.+core\\.bash\\.\\d+`));
+    expect(key).toMatch(new RegExp(`^corefiles/shop/${name}/app/.+core\\.bash\\.\\d+`));
     const head = await rig.s3.client.send(
       new HeadObjectCommand({ Bucket: installed.bucket, Key: key }),
     );
@@ -169,11 +169,11 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     const logs = await guide(
       `kubectl logs -n coredog-system -l app.kubernetes.io/component=watcher --tail=-1`,
     );
-    expect(logs).toContain(`received fsnotify event: /corefile/shop/${name}/core.bash.`);
-    expect(logs).toContain(`capture a file:/corefile/shop/${name}/core.bash.`);
+    expect(logs).toContain(`received fsnotify event: /corefile/shop/${name}/app/core.bash.`);
+    expect(logs).toContain(`capture a file:/corefile/shop/${name}/app/core.bash.`);
     expect(logs).toContain("resolving pod info");
     expect(logs).toContain(`resolved pod from webhook path: shop/${name}`);
-    expect(logs).toContain(`deleted local corefile: /corefile/shop/${name}/core.bash.`);
+    expect(logs).toContain(`deleted local corefile: /corefile/shop/${name}/app/core.bash.`);
     expect(
       await guide(
         `kubectl logs -n coredog-system -l app.kubernetes.io/component=watcher --tail=-1 | grep -E "(upload|deleted)"`,

@@ -210,13 +210,15 @@ describe("with the webhook running", () => {
         expect(m.subPathExpr).toBeDefined();
       }
       expect(p.metadata!.annotations!["coredog.io/injected"]).toContain('"path":"/corefile"');
-      // The containers wrote into /corefile: it is the node's dumps/<namespace>/<pod>/.
+      // The containers wrote into /corefile: it is the node's dumps/<namespace>/<pod>/<container>/, one each.
       const podDir = join(hostRoot, DUMPS, "shop", name);
       await rig.waitFor(
         `files in ${podDir}`,
-        () => existsSync(join(podDir, "whoami")) && existsSync(join(podDir, "worker")),
+        () => existsSync(join(podDir, "app/whoami")) && existsSync(join(podDir, "worker/worker")),
         20_000,
       );
+      expect(existsSync(join(podDir, "app/worker"))).toBe(false);
+      expect(existsSync(join(podDir, "worker/whoami"))).toBe(false);
       // The guide: `kubectl get pod my-pod -o yaml | grep coredog` shows the injection.
       expect(await ok(["get", "pod", "-n", "shop", name, "-o", "yaml"])).toContain("coredog");
     }

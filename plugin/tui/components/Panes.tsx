@@ -228,7 +228,7 @@ export const DetailsPane = memo(function DetailsPane(p: DetailsProps) {
     { text: `Recent cores (${d.cores.length})`, tone: "bold" },
     ...(d.cores.length
       ? d.cores.map((c) => ({
-          text: `  ${c.time ? age(c.time, p.now) : "?"} ${c.reason}${c.count > 1 ? ` x${c.count}` : ""}: ${c.message}`,
+          text: `  ${c.time ? age(c.time, p.now) : "?"} ${c.reason}${c.count > 1 ? ` x${c.count}` : ""}${c.container ? ` [${c.container}]` : ""}: ${c.message}`,
           tone: toneOf(c.reason),
         }))
       : [{ text: "  none recorded", tone: "dim" as Tone }]),

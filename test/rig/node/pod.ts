@@ -12,9 +12,10 @@ import type {
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { createHash, randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError, containerArgv, containerEnv, type EnvBase } from "./env.js";
 import type { ExecTarget } from "./exec.js";
+import { containerIdentity, type Identity, type UserDb } from "./identity.js";
 import { runProbe } from "./probes.js";
 import { runContainer, type ContainerExit, type ContainerHandle } from "./runner.js";
 import { MountError, PodVolumes, SA_MOUNT_PATH, type VolumeSources } from "./volumes.js";
@@ -57,6 +58,18 @@ export function isCoredogImage(image: string | undefined): boolean {
   return repo.endsWith("coredog");
 }
 
+/** The rig runs images on the node's own files: their /etc/passwd and /etc/group are the node's. */
+function imageUserDb(): UserDb {
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return { passwd: read("/etc/passwd"), group: read("/etc/group") };
+}
+
 type State =
   | { kind: "waiting"; reason: string; message?: string }
   | { kind: "running"; startedAt: Date }
@@ -74,7 +87,7 @@ interface Ctr {
   containerID: string;
   handle?: ContainerHandle;
   /** How the running process was started (env, user), for exec. */
-  exec?: { env: Record<string, string>; user?: { uid: number; gid: number } };
+  exec?: { env: Record<string, string>; user?: Identity };
   probeTimers: NodeJS.Timeout[];
   /** Set while the node kills it on purpose (liveness failure, deletion). */
   stopping?: boolean;
@@ -107,6 +120,8 @@ export class PodWorker {
   private terminating: Promise<void> | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private cleaned = false;
+  /** Every main container ended for good (native sidecars are then stopped, not restarted). */
+  private mainDone = false;
 
   constructor(
     pod: V1Pod,
@@ -185,8 +200,16 @@ export class PodWorker {
     }, 1000);
 
     const policy = this.pod.spec?.restartPolicy ?? "Always";
+    const sidecars: Promise<void>[] = [];
     for (const c of this.ctrs.values()) {
       if (!c.init) continue;
+      if (c.spec.restartPolicy === "Always") {
+        // A native sidecar: restarted whatever the pod's policy; the next init container waits only for its start.
+        sidecars.push(this.loop(c, "Always"));
+        while (!this.stopped && !c.containerID) await sleep(20, this.abort.signal);
+        if (this.stopped) return;
+        continue;
+      }
       for (;;) {
         const exit = await this.runOnce(c);
         if (this.stopped) return;
@@ -207,12 +230,17 @@ export class PodWorker {
     await Promise.all(
       [...this.ctrs.values()].filter((c) => !c.init).map((c) => this.loop(c, policy)),
     );
+    if (sidecars.length === 0) return;
+    // Every main container has ended for good: the kubelet stops the sidecars.
+    this.mainDone = true;
+    for (const c of this.ctrs.values()) if (c.init && c.handle) void c.handle.stop(this.graceMs());
+    await Promise.all(sidecars);
   }
 
   private async loop(c: Ctr, policy: string): Promise<void> {
     for (;;) {
       const exit = await this.runOnce(c);
-      if (this.stopped) return;
+      if (this.stopped || (c.init && this.mainDone)) return;
       const failed = !exit || exit.exitCode !== 0;
       const restart = policy === "Always" || (policy === "OnFailure" && failed);
       if (!restart) {
@@ -221,7 +249,7 @@ export class PodWorker {
         return;
       }
       await this.backoff(c);
-      if (this.stopped) return;
+      if (this.stopped || (c.init && this.mainDone)) return;
     }
   }
 
@@ -257,7 +285,7 @@ export class PodWorker {
     };
     let handle: ContainerHandle;
     let env: Record<string, string>;
-    let user: { uid: number; gid: number } | undefined;
+    let user: Identity | undefined;
     try {
       this.pod = {
         ...this.pod,
@@ -341,18 +369,15 @@ export class PodWorker {
     return exit;
   }
 
-  private runAs(c: V1Container): { uid: number; gid: number } | undefined {
-    const psc = this.pod.spec?.securityContext;
-    const uid = c.securityContext?.runAsUser ?? psc?.runAsUser;
-    const gid = c.securityContext?.runAsGroup ?? psc?.runAsGroup ?? uid;
-    if (c.securityContext?.runAsNonRoot ?? psc?.runAsNonRoot) {
-      if (uid === undefined || uid === 0) {
-        throw new ConfigError(
-          "container has runAsNonRoot and image will run as root (the rig's images run as root)",
-        );
-      }
+  /** The process's credentials; undefined for plain root (uid 0, gid 0, no groups), as before. */
+  private runAs(c: V1Container): Identity | undefined {
+    let id: Identity;
+    try {
+      id = containerIdentity(this.pod, c, imageUserDb());
+    } catch (err) {
+      throw new ConfigError(`${(err as Error).message} (the rig's images run as root)`);
     }
-    return uid === undefined || uid === 0 ? undefined : { uid, gid: gid ?? uid };
+    return id.uid === 0 && id.gid === 0 && id.groups.length === 0 ? undefined : id;
   }
 
   private startProbes(c: Ctr, env: Record<string, string>): void {

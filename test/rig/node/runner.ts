@@ -26,8 +26,8 @@ export interface ContainerSpec {
   mounts: Mount[];
   /** stdout and stderr are appended here. */
   logFile: string;
-  /** runAsUser/runAsGroup (default: root). */
-  user?: { uid: number; gid: number };
+  /** runAsUser/runAsGroup and the supplementary groups (fsGroup, supplementalGroups, the image's); default: root. */
+  user?: { uid: number; gid: number; groups?: number[] };
   /** RLIMIT_CORE the runtime gives the container's process, in prlimit syntax (default: the node's own). */
   coreLimit?: string;
 }
@@ -83,8 +83,10 @@ done
 wd=$1; runas=$2; shift 2
 if ! cd "$wd"; then echo "rig: working directory $wd: not found" >&2; exit 126; fi
 if [ "$runas" != - ]; then
-  # A uid change clears PR_SET_PDEATHSIG: set it again.
-  exec /usr/bin/setpriv --reuid="\${runas%%:*}" --regid="\${runas##*:}" --clear-groups --pdeathsig KILL -- "$@"
+  # uid:gid:groups (comma list, maybe empty). A uid change clears PR_SET_PDEATHSIG: set it again.
+  IFS=: read -r uid gid groups <<< "$runas"
+  if [ -n "$groups" ]; then grp=(--groups "$groups"); else grp=(--clear-groups); fi
+  exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" "\${grp[@]}" --pdeathsig KILL -- "$@"
 fi
 exec "$@"
 `;
@@ -118,7 +120,7 @@ export function runContainer(spec: ContainerSpec): ContainerHandle {
   }
   args.push(
     spec.workingDir || "/",
-    spec.user ? `${spec.user.uid}:${spec.user.gid}` : "-",
+    spec.user ? `${spec.user.uid}:${spec.user.gid}:${(spec.user.groups ?? []).join(",")}` : "-",
     ...spec.command,
   );
 

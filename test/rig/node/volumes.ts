@@ -15,6 +15,7 @@ import { dirname, join, posix } from "node:path";
 import { writeAtomic, type Payload } from "./atomicwriter.js";
 import { ConfigError, expandVars, fieldRefValue, type EnvSources } from "./env.js";
 import type { Mount } from "./runner.js";
+import { safeMakeDir } from "./safemakedir.js";
 
 export interface VolumeSources extends EnvSources {
   saToken(
@@ -300,7 +301,14 @@ export class PodVolumes {
           throw new ConfigError(`subPath "${sub}" must be a relative path not going up`);
         }
         source = join(base, norm);
-        if (!existsSync(source)) mkdirSync(source, { recursive: true, mode: 0o755 });
+        // The kubelet creates it with the volume root's mode (not 0755): what a non-root container can do there.
+        try {
+          safeMakeDir(base, norm);
+        } catch (err) {
+          throw new ConfigError(
+            `failed to create subPath directory for volumeMount "${m.name}" of container "${c.name}": ${(err as Error).message}`,
+          );
+        }
         // Content volumes: bind the file itself (resolving ..data symlinks), as the kubelet does; it is not updated.
         source = realpathSync(source);
         if (!source.startsWith(realpathSync(base)))

@@ -186,6 +186,7 @@ function nodeState(over: Partial<NodeState> = {}): Record<string, string> {
     bytesWaiting: 0,
     updatedAt: new Date().toISOString(),
     configuredPath: "/corefile",
+    dumpDir: { mode: "1733", uid: 0, gid: 0 },
     ...over,
   };
   return { "coredog.io/node-state": JSON.stringify(state) };
@@ -369,6 +370,20 @@ describe("doctor, problem 2: the core was not detected", () => {
       'core_pattern is "/var/crash/core.%e.%p", the pod\'s directory is at /corefile',
     );
     expect(c.fix).toMatch(/sysctl -w kernel\.core_pattern=\/corefile\/core/);
+  });
+
+  it("a non-root pod whose node directory does not let it write", () => {
+    const state = nodeState({ dumpDir: { mode: "0755", uid: 0, gid: 0 } });
+    const pod = injectedPod();
+    pod.spec!.securityContext = { runAsUser: 1000, runAsGroup: 1000 };
+    const input = healthy({ pod, watcherPods: ok([ready("coredog-watcher-x", "node-1", state)]) });
+    const c = failing(input, "dir-writable", 2);
+    expect(c.detail).toContain(
+      "is 0755 owned by 0:0: the kernel cannot create the cores of app (uid 1000, gid 1000)",
+    );
+    expect(c.fix).toMatch(/chmod 1733 \/data\/coredog-system\/dumps/);
+    const fine = healthy({ pod });
+    expect(runChecks(fine).find((x) => x.id === "dir-writable")?.status).toBe("pass");
   });
 
   it("core_pattern pipes cores to a program", () => {

@@ -84,6 +84,38 @@ describe("ls rows", () => {
     expect(row.lastCore).toBe(t2.toISOString());
   });
 
+  it("counts cores per container from the Events' fieldPath and shows them in CORES", () => {
+    const on = (fieldPath: string, count = 1) =>
+      event({
+        involvedObject: { uid: "u1", namespace: "shop", name: "api-1", fieldPath },
+        count,
+      });
+    const cores = countCores([
+      on("spec.containers{worker}", 2),
+      on("spec.initContainers{migrate}"),
+      event({}),
+    ]);
+    const row = podRow(pod(annotations), cores);
+    expect(row.cores).toBe(4);
+    expect(row.coresByContainer).toEqual({ worker: 2, migrate: 1 });
+    const cores1 = lsColumns().find((c) => c.header === "CORES")!;
+    expect(cores1.value(row)).toBe("4 (migrate:1,worker:2)");
+    expect(cores1.value(podRow(pod(annotations), new Map()))).toBe("0");
+  });
+
+  it("names in INJECTED the containers whose user cannot write the node directory", () => {
+    const p = injected(pod(annotations));
+    p.spec!.securityContext = { runAsUser: 1000 };
+    const dirs = new Map([["node-1", { mode: "0755", uid: 0, gid: 0 }]]);
+    const column = lsColumns().find((c) => c.header === "INJECTED")!;
+    const row = podRow(p, new Map(), dirs);
+    expect(row.cannotWrite).toEqual(["app"]);
+    expect(column.value(row)).toBe("yes, app cannot write");
+    const fixed = new Map([["node-1", { mode: "1733", uid: 0, gid: 0 }]]);
+    expect(column.value(podRow(p, new Map(), fixed))).toBe("yes");
+    expect(column.value(podRow(p, new Map()))).toBe("yes"); // no node state: nothing claimed
+  });
+
   it("prints kubectl-style columns, wide ones only with -o wide", () => {
     const rows = [podRow(injected(pod(annotations)), new Map())];
     const table = formatTable(rows, lsColumns(), false);

@@ -25,9 +25,11 @@ function runFind(olderThan: number | undefined, remove: boolean, notNewerThan?: 
 
 function layout() {
   dir = mkdtempSync(path.join(tmpdir(), "coredog-purge-"));
-  mkdirSync(path.join(dir, "shop/api-1"), { recursive: true });
+  mkdirSync(path.join(dir, "shop/api-1/worker"), { recursive: true });
   mkdirSync(path.join(dir, ".coredog"), { recursive: true });
   writeFileSync(path.join(dir, "shop/api-1/core.app.1.h.1"), Buffer.alloc(2048));
+  // each container's own directory (the pod's directory directly: pods admitted before)
+  writeFileSync(path.join(dir, "shop/api-1/worker/core.bash.7.h.3"), Buffer.alloc(30));
   writeFileSync(path.join(dir, "shop/api-1/core.app.2.h.2"), Buffer.alloc(10));
   writeFileSync(path.join(dir, ".coredog/journal.json"), "{}");
   symlinkSync("/etc/passwd", path.join(dir, "shop/api-1/core.link"));
@@ -42,6 +44,7 @@ describe("purge", () => {
     expect(files.map((f) => [f.path, f.bytes]).sort()).toEqual([
       ["/data/coredog-system/dumps/shop/api-1/core.app.1.h.1", 2048],
       ["/data/coredog-system/dumps/shop/api-1/core.app.2.h.2", 10],
+      ["/data/coredog-system/dumps/shop/api-1/worker/core.bash.7.h.3", 30],
     ]);
     expect(files[0]!.node).toBe("node-1");
     expect(files[0]!.modified).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
@@ -56,6 +59,8 @@ describe("purge", () => {
     expect(existsSync(path.join(dir, "shop/api-1/core.app.1.h.1"))).toBe(false);
     expect(existsSync(path.join(dir, "shop/api-1/core.app.2.h.2"))).toBe(true);
     runFind(undefined, true);
+    expect(existsSync(path.join(dir, "shop/api-1/worker/core.bash.7.h.3"))).toBe(false);
+    expect(existsSync(path.join(dir, "shop/api-1/worker"))).toBe(true); // the container's directory stays
     expect(existsSync(path.join(dir, ".coredog/journal.json"))).toBe(true);
     expect(existsSync("/etc/passwd")).toBe(true);
   });

@@ -101,12 +101,23 @@ describe("podFromDumpPath", () => {
     ],
     ["kube-system/coredns.v1/core", { namespace: "kube-system", pod: "coredns.v1", file: "core" }],
     ["a/b/c", { namespace: "a", pod: "b", file: "c" }],
+    [
+      "shop/api-1/worker/core.bash.7.h.1",
+      { namespace: "shop", pod: "api-1", container: "worker", file: "core.bash.7.h.1" },
+    ],
+    ["a/b.c/d-1/core", { namespace: "a", pod: "b.c", container: "d-1", file: "core" }],
   ])("%s", (p, want) => {
     expect(podFromDumpPath(p)).toEqual(want);
   });
 
   it.each([
-    "shop/api/core/extra",
+    "shop/api/app/core/extra",
+    "shop/api/App/core",
+    "shop/api/a.b/core",
+    "shop/api/-app/core",
+    "shop/api/../core",
+    "shop/api//core",
+    `shop/api/${"a".repeat(64)}/core`,
     "shop/core",
     "core",
     "/shop/api/core",

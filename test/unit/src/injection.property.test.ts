@@ -10,7 +10,7 @@ import {
   ENV_POD_NAMESPACE,
   NODE_DUMP_DIR,
   VOLUME_NAME,
-  podDumpDir,
+  containerDumpDir,
 } from "../../../src/names.js";
 import { normalizeContainerPath, unsafePathReason } from "../../../src/paths.js";
 import { apply, hostDir } from "./injection.helpers.js";
@@ -342,7 +342,7 @@ describe("injection properties", () => {
             );
             expect(mount).toBeDefined();
             expect(hostDir(out, c, { namespace: ns, name: finalName }, d.path)).toBe(
-              podDumpDir(ns, finalName),
+              containerDumpDir(ns, finalName, c.name),
             );
           } else {
             expect(c).toEqual(allContainers(pod).find((x) => x.name === c.name));

@@ -18,7 +18,7 @@ import {
   ENV_POD_NAMESPACE,
   NODE_DUMP_DIR,
   VOLUME_NAME,
-  podDumpDir,
+  containerDumpDir,
 } from "../../../src/names.js";
 import { apply, hostDir } from "./injection.helpers.js";
 
@@ -443,7 +443,7 @@ describe("injectionPatch", () => {
           {
             name: VOLUME_NAME,
             mountPath: "/corefile",
-            subPathExpr: `$(${ENV_POD_NAMESPACE})/$(${ENV_POD_NAME})`,
+            subPathExpr: `$(${ENV_POD_NAMESPACE})/$(${ENV_POD_NAME})/app`,
           },
         ],
       },
@@ -455,7 +455,7 @@ describe("injectionPatch", () => {
     ]);
     const out = apply(p, ops);
     expect(hostDir(out, container(out, "app"), { namespace: "shop", name: "api-1" })).toBe(
-      podDumpDir("shop", "api-1"),
+      containerDumpDir("shop", "api-1", "app"),
     );
   });
 
@@ -495,7 +495,7 @@ describe("injectionPatch", () => {
     const out = admit(p);
     for (const name of ["a", "b"]) {
       expect(hostDir(out, container(out, name), { namespace: "shop", name: "api-1" })).toBe(
-        podDumpDir("shop", "api-1"),
+        containerDumpDir("shop", "api-1", name),
       );
     }
   });
@@ -515,7 +515,7 @@ describe("injectionPatch", () => {
     const out = apply(p, ops);
     // The API server assigns the name after mutating admission; the kubelet expands subPathExpr then.
     expect(hostDir(out, container(out, "app"), { namespace: "shop", name: "api-7d9f-x2k4q" })).toBe(
-      podDumpDir("shop", "api-7d9f-x2k4q"),
+      containerDumpDir("shop", "api-7d9f-x2k4q", "app"),
     );
   });
 
@@ -605,9 +605,11 @@ describe("injectionPatch", () => {
       `${ENV_POD_NAME}_3`,
     ]);
     expect(app.env?.[0]).toEqual({ name: ENV_POD_NAME, value: "mine" });
-    expect(app.volumeMounts?.[0]?.subPathExpr).toBe(`$(${ENV_POD_NAMESPACE})/$(${ENV_POD_NAME}_3)`);
+    expect(app.volumeMounts?.[0]?.subPathExpr).toBe(
+      `$(${ENV_POD_NAMESPACE})/$(${ENV_POD_NAME}_3)/app`,
+    );
     expect(hostDir(out, app, { namespace: "shop", name: "api-1" })).toBe(
-      podDumpDir("shop", "api-1"),
+      containerDumpDir("shop", "api-1", "app"),
     );
   });
 
@@ -658,7 +660,7 @@ describe("injectionPatch", () => {
       {
         name: VOLUME_NAME,
         mountPath: "/dumps",
-        subPathExpr: `$(${ENV_POD_NAMESPACE})/$(${ENV_POD_NAME})`,
+        subPathExpr: `$(${ENV_POD_NAMESPACE})/$(${ENV_POD_NAME})/app`,
       },
     ]);
     expect(parseInjectedAnnotation(out.metadata?.annotations?.[ANNOTATION_INJECTED])?.path).toBe(

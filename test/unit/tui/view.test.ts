@@ -103,6 +103,19 @@ describe("podDetails", () => {
     expect(d.owner).toBe("ReplicaSet/api-7d");
     expect(d.cores.map((c) => c.reason)).toEqual(["CoreDumpUploaded", "CoreDumpCaptured"]);
     expect(d.cores[0]!.object).toBe("crashes/corefiles/shop/api-1/core.a.1");
+    expect(d.cores[0]!.container).toBeUndefined();
+  });
+
+  it("names the container of each core, from the Event's fieldPath", () => {
+    const e = ev(
+      "CoreDumpUploaded",
+      "Core dump core.a.1 uploaded to crashes/corefiles/shop/api-1/migrate/core.a.1 (container migrate)",
+      "2026-11-27T10:01:00Z",
+    );
+    e.involvedObject.fieldPath = "spec.initContainers{migrate}";
+    const d = podDetails(p, undefined, [e]);
+    expect(d.cores[0]!.container).toBe("migrate");
+    expect(d.cores[0]!.object).toBe("crashes/corefiles/shop/api-1/migrate/core.a.1");
   });
 
   it("says where the webhook would inject for a good pod", () => {

@@ -78,9 +78,10 @@ it("uploads only the genuine core and refuses everything else without hanging", 
     ["core.hard", /2 hard links/],
     ["core.text", /ELF core header/],
     ["core.sock", /socket/],
-    ["core.shallow", /not <namespace>\/<pod>\/<file>/],
-    ["nested", /directory/],
-    ["core.badns", /not <namespace>\/<pod>\/<file>/],
+    ["core.shallow", /not <namespace>\/<pod>\/<container>\/<file>/],
+    // pod/nested is a container's directory; a directory inside it is one level too deep
+    ["deeper", /directory/],
+    ["core.badns", /not <namespace>\/<pod>\/<container>\/<file>/],
   ];
   for (const [name, why] of want) {
     const line = await wp.waitFor(new RegExp(`refused \\S*/${name.replace(".", "\\.")}: `));

@@ -75,6 +75,15 @@ describe("object keys", () => {
     expect(
       objectKey("corefiles", { namespace: "shop", pod: "api-1" }, "core.app.1", at, "none"),
     ).toBe("corefiles/shop/api-1/20261127T063500123Z-core.app.1");
+    expect(
+      objectKey(
+        "corefiles",
+        { namespace: "shop", pod: "api-1", container: "app" },
+        "core.app.1",
+        at,
+        "none",
+      ),
+    ).toBe("corefiles/shop/api-1/app/20261127T063500123Z-core.app.1");
     expect(objectKey("/a/b/", { namespace: "n", pod: "p" }, "core", at, "zstd")).toBe(
       "a/b/n/p/20261127T063500123Z-core.zst",
     );

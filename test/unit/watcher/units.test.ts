@@ -151,10 +151,11 @@ describe("DiskGuard.sweep", () => {
   it("removes empty directories of deleted pods after the grace period, never of live pods", async () => {
     const root = mkdtempSync(join(tmpdir(), "cdw-sweep-"));
     try {
-      for (const d of ["ns/gone", "ns/alive", "ns/fresh", "other/gone2"])
+      for (const d of ["ns/gone/app", "ns/alive/app", "ns/fresh", "other/gone2"])
         mkdirSync(join(root, d), { recursive: true });
       const old = new Date(Date.now() - 3600_000);
-      for (const d of ["ns/gone", "ns/alive", "other/gone2"]) utimesSync(join(root, d), old, old);
+      for (const d of ["ns/gone/app", "ns/alive/app", "ns/gone", "ns/alive", "other/gone2"])
+        utimesSync(join(root, d), old, old);
       const lines: string[] = [];
       const guard = new DiskGuard({
         log: createLogger({ write: (l) => lines.push(l) }),
@@ -172,9 +173,16 @@ describe("DiskGuard.sweep", () => {
           namespace: d.split("/")[0]!,
           pod: d.split("/")[1]!,
         })),
+        emptyContainerDirs: ["ns/gone/app", "ns/alive/app"].map((d) => ({
+          path: join(root, d),
+          mtimeMs: old.getTime(),
+          namespace: d.split("/")[0]!,
+          pod: d.split("/")[1]!,
+        })),
         emptyNamespaceDirs: [],
       };
       await guard.sweep(scan);
+      expect(existsSync(join(root, "ns/alive/app"))).toBe(true);
       expect(existsSync(join(root, "ns/gone"))).toBe(false);
       expect(existsSync(join(root, "other/gone2"))).toBe(false);
       expect(existsSync(join(root, "ns/alive"))).toBe(true);

@@ -126,7 +126,9 @@ describe("POST /mutate", () => {
     for (const c of patched.spec!.containers) {
       const m = c.volumeMounts!.find((v) => v.name === "coredog-dumps")!;
       expect(m.mountPath).toBe("/corefile");
-      expect(m.subPathExpr).toMatch(/^\$\(COREDOG_POD_NAMESPACE\)\/\$\(COREDOG_POD_NAME\)$/);
+      expect(m.subPathExpr).toMatch(
+        /^\$\(COREDOG_POD_NAMESPACE\)\/\$\(COREDOG_POD_NAME\)\/[a-z0-9-]+$/,
+      );
     }
     expect(patched.spec!.volumes!.find((v) => v.name === "coredog-dumps")!.hostPath!.path).toBe(
       "/data/coredog-system/dumps",
