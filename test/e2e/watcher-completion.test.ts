@@ -224,6 +224,105 @@ describe("a core is taken only when its writer has finished it", () => {
   }, 90_000);
 });
 
+/**
+ * A filesystem on which the kernel writes a core slowly and can be made to stall: ext4 mounted `sync` on a loop
+ * device whose image lives on a second ext4 (also on a loop device); freezing the outer one (fsfreeze) holds every
+ * write of the inner one, so the kernel's dump stops mid-core for as long as the test wants.
+ */
+function stallableFilesystem(root: string): { dir: string; freeze(): void; thaw(): void } {
+  const outer = join(root, "outer");
+  const dir = join(root, "inner");
+  mkdirSync(outer);
+  mkdirSync(dir);
+  execFileSync("truncate", ["-s", "96M", join(root, "outer.img")]);
+  execFileSync("mkfs.ext4", ["-q", "-F", join(root, "outer.img")]);
+  execFileSync("mount", ["-o", "loop", join(root, "outer.img"), outer]);
+  mounts.unshift(outer);
+  execFileSync("truncate", ["-s", "64M", join(outer, "inner.img")]);
+  execFileSync("mkfs.ext4", ["-q", "-F", join(outer, "inner.img")]);
+  execFileSync("mount", ["-o", "loop,sync", join(outer, "inner.img"), dir]);
+  mounts.unshift(dir);
+  return {
+    dir,
+    freeze: () => execFileSync("fsfreeze", ["-f", outer]),
+    thaw: () => execFileSync("fsfreeze", ["-u", outer]),
+  };
+}
+
+describe("a core the kernel writes slowly", () => {
+  it("a real kernel dump stalled for 5 s mid-core (far past the quiet time): the watcher waits for the kernel, then stores it once and whole", async () => {
+    const l = layout("cdw-kstall-");
+    await s3.createBucket("kstall");
+    const fs = stallableFilesystem(l.root);
+    const w = start(l, settingsYaml(s3, "kstall", { quiet: "0.3" }));
+    // the node directory's namespace directory is the slow filesystem
+    const nsDir = join(l.dir, "shop");
+    mkdirSync(nsDir);
+    execFileSync("mount", ["--bind", fs.dir, nsDir]);
+    mounts.unshift(nsDir);
+    await w.waitFor(/initial scan/, 30_000);
+    const dir = join(nsDir, "stall");
+    mkdirSync(dir);
+    const h = runContainer({
+      command: [
+        "/bin/bash",
+        "-c",
+        "ulimit -c unlimited; x=$(head -c 3000000 /dev/urandom | base64 -w0); kill -SEGV $BASHPID",
+      ],
+      env: { PATH },
+      mounts: [{ source: dir, target: "/corefile" }],
+      logFile: join(l.root, "stall.log"),
+    });
+    const dumping = () =>
+      /^CoreDumping:\s+1$/m.test(
+        (() => {
+          try {
+            return readFileSync(`/proc/${h.pid}/status`, "utf8");
+          } catch {
+            return "";
+          }
+        })(),
+      );
+    const t0 = Date.now();
+    while (!dumping()) {
+      if (Date.now() - t0 > 30_000) throw new Error("the crash did not start dumping");
+      await sleep(5);
+    }
+    await sleep(100);
+    fs.freeze();
+    try {
+      await w.waitFor(
+        /waiting for the writer of .*\/shop\/stall\/core\.bash\..*the kernel is still dumping it/,
+        10_000,
+      );
+      await sleep(5_000);
+      expect(dumping(), "the kernel was still dumping").toBe(true);
+      expect(w.lines.filter((x) => /upload started|truncated core/.test(x))).toEqual([]);
+    } finally {
+      fs.thaw();
+    }
+    const exit = await h.exited;
+    expect(exit.signal).toBe(11);
+    const endedAt = Date.now();
+    const deleted = await w.waitFor(/deleted local corefile: .*\/shop\/stall\//, 60_000);
+    const started = w.lines.find((x) => /upload started: .*\/shop\/stall\//.test(x))!;
+    expect(logTime(started)).toBeLessThanOrEqual(logTime(deleted));
+    expect(logTime(started), "uploaded before the kernel had finished").toBeGreaterThanOrEqual(
+      endedAt - 1_000,
+    );
+    expect(w.count(/upload started: .*\/shop\/stall\//)).toBe(1);
+    expect(w.lines.filter((x) => /truncated core/.test(x))).toEqual([]);
+    const stored = await objects("kstall");
+    expect(stored).toHaveLength(1);
+    const judged = join(l.root, "stall.core");
+    writeFileSync(judged, stored[0]!.body);
+    expect(await metadata("kstall", stored[0]!.key)).not.toHaveProperty("truncated");
+    expect(stored[0]!.body.length).toBeGreaterThan(3_000_000);
+    expect(gdbOnCoreAll(judged)).toMatch(/Program terminated with signal SIGSEGV/);
+    expect(gdbOnCoreAll(judged)).not.toMatch(/past end of file/);
+  }, 120_000);
+});
+
 describe("a core the kernel cut short is stored and labelled truncated", () => {
   it("a real crash under ulimit -c 100: stored with both sizes in the log, the notice and the object's metadata; a whole one is not labelled", async () => {
     const l = layout("cdw-ulimit-");
