@@ -56,6 +56,8 @@ interface Pending {
   dumper?: Dumper;
   /** A "waiting for the writer" line was logged for the current holder. */
   saidWaiting?: string;
+  /** A decision is being made (its reads of the file and /proc are under way). */
+  deciding?: boolean;
 }
 
 export interface ScanResult {
@@ -127,7 +129,7 @@ export class Detector {
     await new Promise<void>((resolve) => w.once("ready", () => resolve()));
   }
 
-  /** Notes a (possibly growing) file and checks it again after the quiet time. */
+  /** Notes a (possibly growing) file and checks it again shortly (see decide). */
   track(path: string): void {
     if (this.stopped || this.ignored(path)) return;
     void this.observe(path);
@@ -189,11 +191,15 @@ export class Detector {
   private async check(path: string, p: Pending): Promise<void> {
     if (this.pending.get(path) !== p || this.stopped) return;
     p.timer = undefined;
+    if (p.deciding) return this.schedule(path, p, this.settleMs());
+    p.deciding = true;
     try {
       await this.decide(path, p);
     } catch (err) {
       this.o.onError?.(new Error(`checking ${path}: ${(err as Error).message}`));
       if (this.pending.get(path) === p && !p.timer) this.schedule(path, p, this.o.quietMillis());
+    } finally {
+      p.deciding = false;
     }
   }
 
@@ -223,8 +229,9 @@ export class Detector {
     if (this.pending.get(path) !== p || this.stopped) return;
     const again = await lstat(path).catch(() => undefined);
     if (!again) return this.forget(path);
-    if (this.changed(p, again)) {
-      this.note(p, again);
+    if (again.size !== st.size || again.mtimeMs !== st.mtimeMs || again.ino !== st.ino) {
+      // written to while we looked (events may already have noted it): look again later
+      if (this.changed(p, again)) this.note(p, again);
       return this.schedule(path, p, this.settleMs());
     }
     if (answer.dumpers[0]) p.dumper = answer.dumpers[0];
