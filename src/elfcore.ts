@@ -266,12 +266,18 @@ async function* notes(
 }
 
 interface Segment {
+  type: number;
   offset: number;
   size: number;
   align: number;
 }
 
-async function programHeaders(read: ReadFn, l: Layout, header: Uint8Array): Promise<Segment[]> {
+/** Every program header; `complete` is false when the file ends inside them. */
+async function programHeaders(
+  read: ReadFn,
+  l: Layout,
+  header: Uint8Array,
+): Promise<{ segments: Segment[]; complete: boolean }> {
   const is64 = l.bits === 64;
   const phoff = safe(is64 ? word(header, 32, l) : BigInt(u32(header, 28, l)), "e_phoff");
   const phentsize = u16(header, is64 ? 54 : 42, l);
@@ -301,15 +307,15 @@ async function programHeaders(read: ReadFn, l: Layout, header: Uint8Array): Prom
     const complete = Math.floor(chunk.length / phentsize);
     for (let j = 0; j < complete; j++) {
       const p = chunk.subarray(j * phentsize, (j + 1) * phentsize);
-      if (u32(p, 0, l) !== PT_NOTE) continue;
+      const type = u32(p, 0, l);
       const offset = safe(is64 ? word(p, 8, l) : BigInt(u32(p, 4, l)), "p_offset");
       const size = safe(is64 ? word(p, 32, l) : BigInt(u32(p, 16, l)), "p_filesz");
       const al = Number(is64 ? word(p, 48, l) : BigInt(u32(p, 28, l)));
-      segments.push({ offset, size, align: al === 8 ? 8 : 4 });
+      segments.push({ type, offset, size, align: al === 8 ? 8 : 4 });
     }
-    if (complete < n) break; // file ends inside the program headers
+    if (complete < n) return { segments, complete: false }; // file ends inside the program headers
   }
-  return segments;
+  return { segments, complete: true };
 }
 
 function parseFileNote(
@@ -372,7 +378,8 @@ export async function parseElfCore(read: ReadFn): Promise<CoreInfo> {
   let entry: bigint | undefined;
   let files: { start: bigint; end: bigint; path: string }[] | undefined;
 
-  for (const seg of await programHeaders(read, l, header)) {
+  for (const seg of (await programHeaders(read, l, header)).segments) {
+    if (seg.type !== PT_NOTE) continue;
     if (seg.size > ELF_LIMITS.maxNoteSegmentBytes || seg.size > budget) {
       state.truncated = true;
       continue;
@@ -426,6 +433,48 @@ export async function parseElfCore(read: ReadFn): Promise<CoreInfo> {
   if (info.executable === undefined && info.comm) info.executable = info.comm;
   if (state.truncated) info.notesTruncated = true;
   return info;
+}
+
+/**
+ * The length of the whole core as its headers describe it: the furthest end of any segment's file
+ * image (p_offset + p_filesz) or of the section header table (gdb writes one; the kernel writes one
+ * with more than 65534 segments). A file shorter than this is not (yet) a complete core, however
+ * long it has been quiet. Reads the ELF header and the program headers only.
+ * Returns undefined while the file ends inside its headers (the length is not known yet); throws when
+ * the file is not an ELF core or its headers are invalid.
+ */
+export async function expectedCoreLength(read: ReadFn): Promise<number | undefined> {
+  const header = await readExact(read, 0, 64);
+  if (header.length < 20) return undefined;
+  if (!isElfCoreHeader(header)) throw new Error("not an ELF core file (bad magic or e_type)");
+  const l: Layout = { bits: header[4] === 2 ? 64 : 32, little: header[5] === 1 };
+  const is64 = l.bits === 64;
+  if (header.length < (is64 ? 64 : 52)) return undefined;
+  const phoff = safe(is64 ? word(header, 32, l) : BigInt(u32(header, 28, l)), "e_phoff");
+  const phentsize = u16(header, is64 ? 54 : 42, l);
+  const shoff = safe(is64 ? word(header, 40, l) : BigInt(u32(header, 32, l)), "e_shoff");
+  const shentsize = u16(header, is64 ? 58 : 46, l);
+  let shnum = u16(header, is64 ? 60 : 48, l);
+  let end = is64 ? 64 : 52;
+  if (shoff > 0 && shnum === 0) {
+    // 65280 sections or more: the real count is sh_size of section header 0.
+    const at = shoff + (is64 ? 32 : 20);
+    const b = await readExact(read, at, is64 ? 8 : 4);
+    if (b.length < (is64 ? 8 : 4)) return undefined;
+    shnum = safe(is64 ? word(b, 0, l) : BigInt(u32(b, 0, l)), "sh_size of section 0");
+  }
+  if (shoff > 0 && shnum > 0) end = Math.max(end, shoff + shnum * shentsize);
+  if (u16(header, is64 ? 56 : 44, l) === PN_XNUM) {
+    // the segment count lives in section header 0, which is written last
+    const b = await readExact(read, shoff + (is64 ? 44 : 28), 4);
+    if (b.length < 4) return undefined;
+  }
+  const { segments, complete } = await programHeaders(read, l, header);
+  if (!complete) return undefined;
+  const phnum = segments.length;
+  end = Math.max(end, phoff + phnum * phentsize);
+  for (const seg of segments) if (seg.size > 0) end = Math.max(end, seg.offset + seg.size);
+  return end;
 }
 
 function basename(p: string): string {

@@ -74,7 +74,7 @@ CustomHandler:
     #!/bin/bash
     echo "$POD_NAMESPACE/$POD_NAME $COREDUMP_URL"
 Watcher:
-  quietSeconds: 2                # a core is complete when its size has not changed for this long
+  quietSeconds: 2                # last resort: cores are taken when the kernel is done and they are whole
   rescanSeconds: 60
   maxParallelUploads: 2
   # diskLimit: 10Gi              # alert when the node directory is larger

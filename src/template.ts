@@ -13,7 +13,14 @@ export interface MessageVars {
     image?: string;
   };
   host: { ip?: string };
-  corefile: { path: string; filename: string; url?: string; size?: number };
+  corefile: {
+    path: string;
+    filename: string;
+    url?: string;
+    size?: number;
+    /** `<n> of <expected> bytes: <reason>` when the core is truncated, else empty. */
+    truncated?: string;
+  };
   /** signal: a number (11) or a name ("SIGSEGV"). */
   core: { signal?: number | string; executable?: string };
 }
@@ -45,6 +52,7 @@ export const DEFAULT_MESSAGE_TEMPLATE = [
   "container: {pod.container}",
   "image: {pod.image}",
   "size: {corefile.size}",
+  "truncated: {corefile.truncated}",
   "download: {corefile.url}",
 ].join("\n");
 
@@ -62,6 +70,7 @@ export const PLACEHOLDERS = [
   "corefile.url",
   "corefile.size",
   "corefile.bytes",
+  "corefile.truncated",
   "core.signal",
   "core.executable",
 ] as const;
@@ -116,6 +125,8 @@ function rawValue(vars: MessageVars, key: Placeholder): string {
       return vars.corefile.size === undefined ? "" : formatBytes(vars.corefile.size);
     case "corefile.bytes":
       return vars.corefile.size === undefined ? "" : String(vars.corefile.size);
+    case "corefile.truncated":
+      return vars.corefile.truncated ?? "";
     case "core.signal":
       return signalText(vars.core.signal);
     case "core.executable":

@@ -4,6 +4,7 @@
 import { keywordMatches as matchesKeyword } from "../../src/keyword.js";
 import pLimit from "p-limit";
 import { escapeFor, renderMessage, type MessageVars } from "../../src/template.js";
+import { truncationText } from "../../src/truncation.js";
 import type { Logger } from "../log.js";
 import type { CoreReport } from "../watcher/types.js";
 import { escapeKindFor, type ChannelKind, type NoticeFields } from "./payloads.js";
@@ -57,7 +58,13 @@ export function messageVars(report: CoreReport): MessageVars {
       image: report.image ?? (report.container ? info?.images[report.container] : undefined),
     },
     host: { ip: report.hostIP ?? info?.hostIP },
-    corefile: { path: report.path, filename: report.filename, url: report.url, size: report.size },
+    corefile: {
+      path: report.path,
+      filename: report.filename,
+      url: report.url,
+      size: report.size,
+      ...(report.truncated ? { truncated: truncationText(report.truncated) } : {}),
+    },
     core: {
       signal: report.core.signal ?? report.core.signalName,
       executable: report.core.executable,
@@ -78,6 +85,14 @@ export function noticeFields(report: CoreReport, kind: NoticeFields["kind"]): No
     file: report.filename,
     path: report.path,
     size: report.size,
+    ...(report.truncated
+      ? {
+          truncated: truncationText(report.truncated),
+          ...(report.truncated.expected !== undefined
+            ? { expectedSize: report.truncated.expected }
+            : {}),
+        }
+      : {}),
     sha256: report.sha256,
     md5: report.md5,
     key: report.key,

@@ -18,6 +18,9 @@ export interface NoticeFields {
   file?: string;
   path?: string;
   size?: number;
+  /** `<n> of <expected> bytes: <reason>` for a core shorter than its headers say. */
+  truncated?: string;
+  expectedSize?: number;
   sha256?: string;
   md5?: string;
   key?: string;

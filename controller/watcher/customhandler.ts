@@ -1,5 +1,6 @@
 // The operator's CustomHandler script: run with bash, the original CoreDog env vars, a timeout that
 // kills the whole process group (the script's children too), output logged but bounded.
+import { truncationText } from "../../src/truncation.js";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +43,7 @@ function str(v: unknown): string {
   return v === undefined || v === null ? "" : String(v);
 }
 
-/** The env vars the script gets (the original CoreDog names, plus COREDUMP_SHA256 and COREDUMP_SIGNAL). */
+/** The env vars the script gets (the original CoreDog names, plus COREDUMP_SHA256, COREDUMP_SIGNAL, COREDUMP_TRUNCATED). */
 export function customHandlerEnv(report: CoreReport): Record<string, string> {
   const info = report.podInfo;
   const container = report.container ?? "";
@@ -60,6 +61,8 @@ export function customHandlerEnv(report: CoreReport): Record<string, string> {
     COREDUMP_EXECUTABLE: str(report.core.executable),
     COREDUMP_SIGNAL: str(report.core.signalName ?? report.core.signal),
     COREDUMP_KEY: str(report.key),
+    // empty for a whole core; `<n> of <expected> bytes: <reason>` for a truncated one
+    COREDUMP_TRUNCATED: report.truncated ? truncationText(report.truncated) : "",
     POD_NAME: str(report.pod ?? info?.name),
     POD_NAMESPACE: str(report.namespace ?? info?.namespace),
     POD_UID: str(info?.uid),

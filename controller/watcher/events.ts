@@ -17,6 +17,7 @@ import {
 } from "../../src/names.js";
 import type { Logger } from "../log.js";
 import type * as K8s from "./k8s.js";
+import { truncationText } from "../../src/truncation.js";
 import type { CoreReport } from "./types.js";
 
 export type EventKind = "captured" | "uploaded" | "failed";
@@ -65,6 +66,7 @@ export function eventMessage(report: CoreReport, kind: EventKind, error?: string
   if (report.core.executable) details.push(`executable ${report.core.executable}`);
   if (report.container) details.push(`container ${report.container}`);
   details.push(`size ${formatBytes(report.size)}`);
+  if (report.truncated) details.push(`truncated: ${truncationText(report.truncated)}`);
   const tail = details.length ? ` (${details.join(", ")})` : "";
   let text: string;
   switch (kind) {

@@ -147,7 +147,7 @@ export async function startWatcher(
     journalDir: o.journal,
     quietMillis: () => settings.get().watcher.quietMillis,
     log,
-    onStable: (p, st) => pl.handle(p, st),
+    onStable: (p, st, completion) => pl.handle(p, st, completion),
     isKnown: (p, st) => pl.isKnown(p, st),
     onError: (err) => log.error(`watch error: ${err.message}`),
   });

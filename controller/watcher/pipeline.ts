@@ -10,6 +10,8 @@ import type { Logger } from "../log.js";
 import { parseCoreFileName, podFromDumpPath, type DumpPath } from "../../src/corefile.js";
 import { parseElfCore, type CoreInfo } from "../../src/elfcore.js";
 import type { Settings } from "../../src/settings.js";
+import { truncationSizes, truncationText } from "../../src/truncation.js";
+import type { Completion } from "./detect.js";
 import { matchContainer } from "./container.js";
 import { coreId, type Journal, type JournalEntry } from "./journal.js";
 import type { FailureStage, Metrics } from "./metrics.js";
@@ -116,8 +118,8 @@ export class Pipeline {
     );
   }
 
-  /** A stable file from the detector. */
-  handle(path: string, st: Stats, completedAt = Date.now()): void {
+  /** A finished file from the detector (complete, or truncated with its writer gone). */
+  handle(path: string, st: Stats, completion: Completion = {}, completedAt = Date.now()): void {
     if (this.stopping || this.active.has(path)) return;
     const rel = relative(this.d.dir, path);
     const where = podFromDumpPath(rel);
@@ -134,7 +136,7 @@ export class Pipeline {
     this.active.set(path, st.size);
     this.d.metrics.queueDepth.set(this.active.size);
     this.d.onChange?.();
-    const job = this.limit(() => this.process(path, rel, where, completedAt))
+    const job = this.limit(() => this.process(path, rel, where, completion, completedAt))
       .catch((err: unknown) =>
         this.noteError(`processing ${path}: ${(err as Error).message}`, "journal"),
       )
@@ -158,6 +160,7 @@ export class Pipeline {
     path: string,
     rel: string,
     where: DumpPath,
+    completion: Completion,
     completedAt: number,
   ): Promise<void> {
     if (this.stopping) return;
@@ -176,7 +179,7 @@ export class Pipeline {
       return;
     }
     try {
-      await this.withCore(path, where, opened, completedAt);
+      await this.withCore(path, where, opened, completion, completedAt);
     } finally {
       await opened.fh.close();
     }
@@ -186,6 +189,7 @@ export class Pipeline {
     path: string,
     where: DumpPath,
     opened: OpenedCore,
+    completion: Completion,
     completedAt: number,
   ): Promise<void> {
     const { log, journal } = this.d;
@@ -234,6 +238,9 @@ export class Pipeline {
       size: opened.stat.size,
       core,
       capturedAt,
+      ...(completion.truncated && completion.truncated.bytes === opened.stat.size
+        ? { truncated: completion.truncated }
+        : {}),
       ...(this.d.hostIP ? { hostIP: this.d.hostIP } : {}),
       ...(podInfo ? { podInfo } : {}),
       ...(container ? { container } : {}),
@@ -327,7 +334,7 @@ export class Pipeline {
             duration: seconds,
             sha256: obj.sha256,
           },
-          `upload done: ${entry.path} -> ${obj.location} (${obj.size} bytes, ${obj.storedBytes} stored, ${seconds.toFixed(3)}s, verified)`,
+          `upload done: ${entry.path} -> ${obj.location} (${obj.size} bytes, ${obj.storedBytes} stored, ${seconds.toFixed(3)}s, verified${report.truncated ? `; truncated core: ${truncationText(report.truncated)}` : ""})`,
         );
         entry.state = "uploaded";
         entry.bucket = obj.bucket;
@@ -400,6 +407,14 @@ export class Pipeline {
       executable: r.core.executable,
       filename: r.filename,
       compression: s.storage.compression === "none" ? undefined : s.storage.compression,
+      ...(r.truncated
+        ? {
+            truncated: truncationSizes(r.truncated),
+            "truncated-reason": r.truncated.reason,
+            "expected-size":
+              r.truncated.expected !== undefined ? String(r.truncated.expected) : undefined,
+          }
+        : {}),
     };
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(m))
@@ -438,6 +453,20 @@ export class Pipeline {
     opened?: OpenedCore,
   ): Promise<boolean> {
     const st = await lstat(entry.path).catch(() => undefined);
+    if (
+      st &&
+      st.size > 0 && // gc_type truncate leaves it empty
+      entry.id.startsWith(`${st.dev}-${st.ino}-`) &&
+      coreId(st) !== entry.id
+    ) {
+      // written to after its upload: a writer is still at it; leave it and look again
+      this.d.log.warn(
+        { path: entry.path },
+        `not deleting ${entry.path}: it changed after it was uploaded (${entry.size} -> ${st.size} bytes); it will be looked at again`,
+      );
+      this.d.retrack?.(entry.path);
+      return false;
+    }
     if (!st || coreId(st) !== entry.id) {
       this.d.log.info({ path: entry.path }, `local corefile already gone: ${entry.path}`);
       return true;

@@ -1,5 +1,6 @@
 // What the watcher's stages hand each other about one core.
 import type { CoreInfo } from "../../src/elfcore.js";
+import type { Truncation } from "../../src/truncation.js";
 
 export interface PodInfo {
   namespace: string;
@@ -33,6 +34,12 @@ export interface CoreReport {
   container?: string;
   image?: string;
   size: number;
+  /**
+   * Set when the core is shorter than its ELF headers say and its writer is gone: `<bytes> of <expected> bytes`
+   * and the likely reason. Everything that shows the core says so (Event, notice, object metadata; the crash
+   * report and the CoreDump record read it from here).
+   */
+  truncated?: Truncation;
   sha256?: string;
   md5?: string;
   core: CoreInfo;

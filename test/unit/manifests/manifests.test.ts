@@ -116,6 +116,8 @@ describe("the base install", () => {
     expect(ds.spec.template.metadata.labels[LABEL_COMPONENT]).toBe(COMPONENT_WATCHER);
     expect(pod.tolerations).toEqual([{ operator: "Exists" }]);
     expect(pod.priorityClassName).toBeDefined();
+    // it sees the node's processes: CoreDumping in /proc/<pid>/status is how it knows the kernel finished a core
+    expect(pod.hostPID).toBe(true);
     const dumps = pod.volumes.find((v: any) => v.hostPath);
     expect(dumps.hostPath.path).toBe(NODE_DUMP_DIR);
     const c = pod.containers[0];

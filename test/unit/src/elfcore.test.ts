@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ELF_LIMITS,
+  expectedCoreLength,
   isElfCoreHeader,
   parseElfCore,
   signalName,
@@ -202,6 +203,64 @@ describe("parseElfCore on real cores", () => {
     });
     expect(info.pid).toBeGreaterThan(0);
     expectOnlyHeadersAndNotes(rec, allowedRegions(path), buf.length);
+  });
+});
+
+/** The end of the furthest segment or section header table, from binutils' own reading of the headers. */
+function readelfExtent(path: string): number {
+  const out = execFileSync("readelf", ["-lhW", path], { encoding: "utf8" });
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+  let end =
+    num(/Start of section headers:\s+(\d+)/) +
+    num(/Size of section headers:\s+(\d+)/) * num(/Number of section headers:\s+(\d+)/);
+  for (const m of out.matchAll(
+    /^\s+[A-Z_]+\s+0x([0-9a-f]+)\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x([0-9a-f]+)/gm,
+  )) {
+    end = Math.max(end, parseInt(m[1]!, 16) + parseInt(m[2]!, 16));
+  }
+  return end;
+}
+
+describe("expectedCoreLength", () => {
+  it("gives the exact length of a whole core (gdb), and the same length from any cut copy of it", async () => {
+    const core = gcore([exe, "segv"], "length.core");
+    const full = new Uint8Array(readFileSync(core));
+    expect(await expectedCoreLength(recordBuffer(full).read)).toBe(full.length);
+    expect(readelfExtent(core)).toBe(full.length);
+    for (const cut of [full.length - 1, Math.floor(full.length / 2), 4096]) {
+      const rec = recordBuffer(full.subarray(0, cut));
+      expect(await expectedCoreLength(rec.read)).toBe(full.length);
+      expect(rec.bytes()).toBeLessThan(8192); // the headers only
+    }
+  });
+
+  it("gives the length of the kernel's core from its first pages (the committed head of a kernel core)", async () => {
+    const path = join(import.meta.dirname, "../../fixtures/elf/kernel-sigabrt-x86_64.core-head");
+    const head = new Uint8Array(readFileSync(path));
+    const expected = await expectedCoreLength(recordBuffer(head).read);
+    expect(expected).toBe(readelfExtent(path));
+    expect(expected).toBeGreaterThan(head.length * 10);
+  });
+
+  it("is not known yet while the file ends inside its headers, and refuses what is not a core", async () => {
+    const full = new Uint8Array(readFileSync(gcore([exe, "segv"], "short.core")));
+    expect(await expectedCoreLength(recordBuffer(full.subarray(0, 0)).read)).toBeUndefined();
+    expect(await expectedCoreLength(recordBuffer(full.subarray(0, 40)).read)).toBeUndefined();
+    expect(
+      await expectedCoreLength(recordBuffer(full.subarray(0, 64 + 56 * 2)).read),
+    ).toBeUndefined();
+    await expect(
+      expectedCoreLength(recordBuffer(new Uint8Array(4096).fill(7)).read),
+    ).rejects.toThrow(/not an ELF core/);
+  });
+
+  it("counts the section header 0 that carries the segment count when e_phnum is PN_XNUM", async () => {
+    const core = buildCore({ bits: 64, little: true, notes: standardNotes(64, true), xnum: true });
+    const expected = await expectedCoreLength(recordBuffer(core).read);
+    expect(expected).toBe(core.length);
+    // without section header 0 the count (and so the length) is not known yet
+    const shoff = Number(new DataView(core.buffer, core.byteOffset).getBigUint64(40, true));
+    expect(await expectedCoreLength(recordBuffer(core.subarray(0, shoff)).read)).toBeUndefined();
   });
 });
 

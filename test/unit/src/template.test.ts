@@ -96,9 +96,21 @@ describe("renderMessage with a template", () => {
       `corefile.url=${full.corefile.url}`,
       "corefile.size=50.0 MiB",
       "corefile.bytes=52428800",
+      "corefile.truncated=",
       "core.signal=SIGSEGV (11)",
       "core.executable=/usr/local/bin/api",
     ]);
+  });
+
+  it("says a truncated core is truncated in the default message, and only then", () => {
+    const truncated = {
+      ...full,
+      corefile: { ...full.corefile, truncated: "118784 of 565248 bytes: the writer stopped early" },
+    };
+    expect(renderMessage(undefined, truncated)).toContain(
+      "\ntruncated: 118784 of 565248 bytes: the writer stopped early\n",
+    );
+    expect(renderMessage(undefined, full)).not.toContain("truncated");
   });
 
   it("leaves unknown placeholders as written and empties known ones without a value", () => {

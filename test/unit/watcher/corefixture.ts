@@ -21,8 +21,11 @@ export interface FakeCore {
   pid?: number;
 }
 
-/** The first bytes of a core: ELF header, program header, notes. */
-export function coreHead(c: FakeCore = {}): Buffer {
+/**
+ * The first bytes of a core: ELF header, program headers, notes. With `total`, a PT_LOAD segment covers the rest
+ * of those bytes, so the headers say the core is `total` bytes long (as a real core's do).
+ */
+export function coreHead(c: FakeCore = {}, total?: number): Buffer {
   const prpsinfo = Buffer.alloc(136);
   prpsinfo.writeUInt32LE(c.uid ?? 1000, 16);
   prpsinfo.writeInt32LE(c.pid ?? 42, 24);
@@ -31,6 +34,9 @@ export function coreHead(c: FakeCore = {}): Buffer {
   const siginfo = Buffer.alloc(128);
   siginfo.writeInt32LE(c.signal ?? 11, 0);
   const notes = Buffer.concat([note(3, prpsinfo), note(0x53494749, siginfo)]);
+  const phnum = total !== undefined ? 2 : 1;
+  const notesAt = 64 + 56 * phnum;
+  const headLength = notesAt + notes.length;
   const eh = Buffer.alloc(64);
   eh.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0); // ELF64, little endian, version 1
   eh.writeUInt16LE(4, 16); // ET_CORE
@@ -39,12 +45,23 @@ export function coreHead(c: FakeCore = {}): Buffer {
   eh.writeBigUInt64LE(64n, 32); // e_phoff
   eh.writeUInt16LE(64, 52); // e_ehsize
   eh.writeUInt16LE(56, 54); // e_phentsize
-  eh.writeUInt16LE(1, 56); // e_phnum
-  const ph = Buffer.alloc(56);
+  eh.writeUInt16LE(phnum, 56); // e_phnum
+  const ph = Buffer.alloc(56 * phnum);
   ph.writeUInt32LE(4, 0); // PT_NOTE
-  ph.writeBigUInt64LE(120n, 8); // p_offset
+  ph.writeBigUInt64LE(BigInt(notesAt), 8); // p_offset
   ph.writeBigUInt64LE(BigInt(notes.length), 32); // p_filesz
   ph.writeBigUInt64LE(4n, 48); // p_align
+  if (total !== undefined) {
+    const load = ph.subarray(56);
+    load.writeUInt32LE(1, 0); // PT_LOAD
+    load.writeUInt32LE(6, 4); // rw-
+    load.writeBigUInt64LE(BigInt(headLength), 8); // p_offset
+    load.writeBigUInt64LE(0x400000n, 16); // p_vaddr
+    const body = BigInt(Math.max(0, total - headLength));
+    load.writeBigUInt64LE(body, 32); // p_filesz
+    load.writeBigUInt64LE(body, 40); // p_memsz
+    load.writeBigUInt64LE(4096n, 48); // p_align
+  }
   return Buffer.concat([eh, ph, notes]);
 }
 
@@ -56,9 +73,9 @@ export function coreBlock(seed = 1): Buffer {
   return b;
 }
 
-/** Writes a core of exactly `size` bytes (size >= head length). */
+/** Writes a core of exactly `size` bytes (size >= head length) whose headers say it is `size` bytes long. */
 export function writeCore(path: string, size: number, c: FakeCore = {}, block = coreBlock()): void {
-  const head = coreHead(c);
+  const head = coreHead(c, size);
   const fd = openSync(path, "w", 0o600);
   try {
     writeSync(fd, head);
@@ -79,7 +96,7 @@ export function writeCore(path: string, size: number, c: FakeCore = {}, block = 
  * and a quarter repetitive structured data (heap-like 8-byte pointers and counters).
  */
 export function writeRealisticCore(path: string, size: number, c: FakeCore = {}): void {
-  const head = coreHead(c);
+  const head = coreHead(c, size);
   const block = Buffer.alloc(1 << 20);
   const random = block.subarray(0, 512 * 1024);
   const structured = block.subarray(768 * 1024);

@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../../controller/log.js";
-import { Detector } from "../../../controller/watcher/detect.js";
+import { spawn } from "node:child_process";
+import { Detector, type Completion } from "../../../controller/watcher/detect.js";
+import { coreHead } from "./corefixture.js";
 
 const dirs: string[] = [];
 const detectors: Detector[] = [];
@@ -16,18 +18,20 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(quiet: number, opts: { known?: (p: string) => boolean } = {}) {
+function setup(quiet: number, opts: { known?: (p: string) => boolean; seesAll?: boolean } = {}) {
   const root = mkdtempSync(join(tmpdir(), "cdw-detect-"));
   dirs.push(root);
   const lines: string[] = [];
-  const stable: { path: string; size: number; at: number }[] = [];
+  const stable: { path: string; size: number; at: number; completion: Completion }[] = [];
   const det = new Detector({
     dir: root,
     journalDir: join(root, ".coredog"),
     quietMillis: () => quiet,
     log: createLogger({ write: (l) => lines.push(l) }),
-    onStable: (path: string, st: Stats) => stable.push({ path, size: st.size, at: Date.now() }),
+    onStable: (path: string, st: Stats, completion: Completion) =>
+      stable.push({ path, size: st.size, at: Date.now(), completion }),
     isKnown: (p) => opts.known?.(p) ?? false,
+    ...(opts.seesAll !== undefined ? { seesAllProcesses: async () => opts.seesAll! } : {}),
   });
   detectors.push(det);
   return { root, det, lines, stable };
@@ -131,5 +135,81 @@ describe("Detector", () => {
     await until(() => stable.length === 1);
     await sleep(300);
     expect(stable.map((s) => s.path)).toEqual([join(root, "ns/pod/core.new")]);
+  });
+
+  it("takes an ELF core as long as its headers say, with no one holding it, without waiting for the quiet time", async () => {
+    const { root, det, stable } = setup(5_000);
+    await det.start();
+    mkdirSync(join(root, "ns/pod"), { recursive: true });
+    const size = 256 * 1024;
+    const t0 = Date.now();
+    writeFileSync(
+      join(root, "ns/pod/core.app.7"),
+      Buffer.concat([coreHead({}, size), Buffer.alloc(size - coreHead({}, size).length, 1)]),
+    );
+    await until(() => stable.length === 1, 4_000);
+    expect(stable[0]!.at - t0).toBeLessThan(2_500);
+    expect(stable[0]!.completion).toEqual({ expected: size });
+  });
+
+  it("waits while a process holds a whole core open, far past the quiet time, and takes it when it closes", async () => {
+    const { root, det, stable, lines } = setup(200);
+    await det.start();
+    mkdirSync(join(root, "ns/pod"), { recursive: true });
+    const path = join(root, "ns/pod/core.app.8");
+    const size = 128 * 1024;
+    const head = coreHead({}, size);
+    writeFileSync(path, Buffer.concat([head, Buffer.alloc(size - head.length, 2)]));
+    const holder = spawn("bash", ["-c", `exec 3>>'${path}'; echo open; read -r _`], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    await new Promise<void>((r) => holder.stdout!.once("data", () => r()));
+    await sleep(1_500);
+    expect(stable).toEqual([]);
+    expect(
+      lines.some(
+        (l) =>
+          l.includes(`waiting for the writer of ${path}`) &&
+          l.includes(`pid ${holder.pid} still holds it open`),
+      ),
+    ).toBe(true);
+    holder.stdin!.end("\n");
+    await new Promise((r) => holder.once("exit", r));
+    await until(() => stable.length === 1);
+    expect(stable[0]!.completion).toEqual({ expected: size });
+  });
+
+  it("hands on a core shorter than its headers say, once no one writes it, labelled truncated with both sizes", async () => {
+    const { root, det, stable, lines } = setup(5_000);
+    await det.start();
+    mkdirSync(join(root, "ns/pod"), { recursive: true });
+    const path = join(root, "ns/pod/core.app.9");
+    const size = 1024 * 1024;
+    const head = coreHead({}, size);
+    writeFileSync(path, Buffer.concat([head, Buffer.alloc(300_000 - head.length, 3)]));
+    await until(() => stable.length === 1, 4_000);
+    const t = stable[0]!.completion.truncated!;
+    expect(t).toMatchObject({ bytes: 300_000, expected: size, cause: "unknown" });
+    expect(
+      lines.some((l) => l.includes(`truncated core: ${path} is 300000 of ${size} bytes`)),
+    ).toBe(true);
+  });
+
+  it("takes a short core only after the quiet time when it cannot see every process that might write it", async () => {
+    const { root, det, stable } = setup(1_500, { seesAll: false });
+    await det.start();
+    mkdirSync(join(root, "ns/pod"), { recursive: true });
+    const size = 1024 * 1024;
+    const head = coreHead({}, size);
+    const t0 = Date.now();
+    writeFileSync(join(root, "ns/pod/core.app.10"), Buffer.concat([head, Buffer.alloc(4096, 3)]));
+    await sleep(900);
+    expect(stable).toEqual([]);
+    await until(() => stable.length === 1);
+    expect(stable[0]!.at - t0).toBeGreaterThanOrEqual(1_500);
+    expect(stable[0]!.completion.truncated).toMatchObject({
+      bytes: head.length + 4096,
+      expected: size,
+    });
   });
 });

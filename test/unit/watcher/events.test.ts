@@ -158,4 +158,28 @@ describe("event recorder against the rig's API server", () => {
     );
     expect(burst).toHaveLength(2);
   });
+
+  it("says a truncated core is truncated, with both sizes and the reason, in the Event kubectl shows", async () => {
+    const { log } = capturingLogger();
+    const rec = createEventRecorder(kc, "node-1", log);
+    const r: CoreReport = {
+      ...report,
+      filename: "core.bash.17.api.1700000001",
+      size: 118784,
+      truncated: {
+        bytes: 118784,
+        expected: 565248,
+        cause: "core-size-limit",
+        reason: "the process's core size limit (ulimit -c) was 102400 bytes",
+      },
+    };
+    await rec.record(r, "uploaded", eventMessage(r, "uploaded"));
+    const ev = (await kubectlEvents("api-7d9f-abcde")).find((e) =>
+      e.message?.includes("core.bash.17."),
+    );
+    expect(ev?.message).toContain(
+      "truncated: 118784 of 565248 bytes: the process's core size limit (ulimit -c) was 102400 bytes",
+    );
+    expect(eventMessage({ ...r, truncated: undefined }, "uploaded")).not.toContain("truncated");
+  });
 });
