@@ -17,7 +17,8 @@ import { Pipeline, type PodLookup } from "./pipeline.js";
 import type { Backoff } from "../retry.js";
 import { startHttp } from "./server.js";
 import { SettingsSource } from "./settingsource.js";
-import { createCfsStore, createLazyS3Store, type Store } from "./store.js";
+import { createCfsStore, createLazyS3Store } from "./store.js";
+import type { Store } from "./storetypes.js";
 import type { Reporter } from "./types.js";
 
 export interface WatcherDeps {

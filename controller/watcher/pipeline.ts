@@ -17,7 +17,9 @@ import { coreId, type Journal, type JournalEntry } from "./journal.js";
 import type { FailureStage, Metrics } from "./metrics.js";
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type Backoff } from "../retry.js";
 import { Refusal, openCore, type OpenedCore } from "./safeopen.js";
-import { VerifyError, metadataValue, objectKey, type Store, type StoredObject } from "./store.js";
+import { VerifyError } from "./corestream.js";
+import { metadataValue, objectKey } from "./store.js";
+import type { Store, StoredObject } from "./storetypes.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
 
 export interface PodLookup {

@@ -15,16 +15,29 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
   CoreReader,
   Digest,
-  QUEUE_SIZE,
   READ_CHUNK,
   VerifyError,
   compressor,
   hashDescriptor,
-  partSizeFor,
   sameContent,
-  type StorageSettings,
-  type Store,
-} from "./store.js";
+} from "./corestream.js";
+import type { StorageSettings, Store } from "./storetypes.js";
+
+const MiB = 1024 * 1024;
+/*
+ * Multipart sizing: lib-storage holds up to queueSize parts in flight plus the one being filled (and the buffer the
+ * last remainder was cut from), so memory is bounded by about (queueSize + 2) * partSize = 48 MiB whatever the
+ * core's size. 8 MiB parts x 4 in flight keep a local S3 server busy (16 MiB parts were not measurably faster but
+ * cost ~40 MiB more peak RSS); parts grow only when a core would need more than 9,000 of them (> ~70 GiB),
+ * S3's limit being 10,000.
+ */
+export const QUEUE_SIZE = 4;
+const BASE_PART_SIZE = 8 * MiB;
+const MAX_PARTS = 9000;
+
+export function partSizeFor(size: number): number {
+  return Math.max(BASE_PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+}
 
 export function createS3Client(s: StorageSettings): S3Client {
   return new S3Client({

@@ -23,7 +23,8 @@ import { join, resolve } from "node:path";
 import { createReadStream } from "node:fs";
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { QUEUE_SIZE, READ_CHUNK, partSizeFor } from "../../controller/watcher/store.js";
+import { READ_CHUNK } from "../../controller/watcher/corestream.js";
+import { QUEUE_SIZE, partSizeFor } from "../../controller/watcher/s3store.js";
 import { coreBlock, writeCore, writeRealisticCore } from "../unit/watcher/corefixture.js";
 import {
   makeLayout,

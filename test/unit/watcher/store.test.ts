@@ -14,6 +14,7 @@ import {
   createS3Client,
   createS3Store,
   describeStoreError,
+  partSizeFor,
 } from "../../../controller/watcher/s3store.js";
 import {
   createCfsStore,
@@ -21,9 +22,8 @@ import {
   keyTime,
   metadataValue,
   objectKey,
-  partSizeFor,
-  type StorageSettings,
 } from "../../../controller/watcher/store.js";
+import type { StorageSettings } from "../../../controller/watcher/storetypes.js";
 import { startS3, type RecordedRequest, type RigS3 } from "../../rig/s3.js";
 import { coreBlock, writeCore } from "./corefixture.js";
 

@@ -1,0 +1,37 @@
+// What a store is given and what it answers: shared by the pipeline, the stores and the stream helpers.
+import type { FileHandle } from "node:fs/promises";
+import type { Settings } from "../../src/settings.js";
+
+export type StorageSettings = Settings["storage"];
+export type Compression = StorageSettings["compression"];
+
+export interface StoreInput {
+  fh: FileHandle;
+  /** The core's size from fstat; the stream must deliver exactly this many bytes. */
+  size: number;
+  key: string;
+  /** Object metadata except sha256/original-size, which the store adds. */
+  metadata: Record<string, string>;
+  /** Also compute the md5 (for the custom handler's COREDUMP_MD5). */
+  md5?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface StoredObject {
+  bucket?: string;
+  key: string;
+  /** Bytes of the original core. */
+  size: number;
+  /** Bytes written to storage (after compression). */
+  storedBytes: number;
+  sha256: string;
+  /** Only when asked for (StoreInput.md5): it costs about as much CPU as the rest of the upload. */
+  md5?: string;
+  url?: string;
+  location: string;
+}
+
+export interface Store {
+  put(input: StoreInput): Promise<StoredObject>;
+  describe(): string;
+}
