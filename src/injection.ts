@@ -32,6 +32,43 @@ export type SkipCode =
   | "container-name"
   | "mount-collision";
 
+/**
+ * What each skip means to the pod's owner: whether the owner can fix it (the webhook then also returns a warning
+ * that kubectl shows), and how (doctor prints it). Keyed by SkipCode: a new code does not compile until it is here.
+ */
+export const SKIPS: Record<SkipCode, { ownerCanFix: boolean; fix: string }> = {
+  "no-annotations": {
+    ownerCanFix: false,
+    fix: 'add the annotations: kubectl coredog enable <workload> (coredog.io/inject: "true", coredog.io/path: "/corefile")',
+  },
+  "inject-not-found": {
+    ownerCanFix: false,
+    fix: 'add coredog.io/inject: "true" (kubectl coredog enable <workload>)',
+  },
+  "inject-not-true": { ownerCanFix: false, fix: 'set coredog.io/inject to exactly "true"' },
+  "path-missing": { ownerCanFix: true, fix: 'add coredog.io/path: "/corefile"' },
+  "path-unsafe": {
+    ownerCanFix: true,
+    fix: "use a safe path such as /corefile (kubectl coredog enable <workload> --path /corefile)",
+  },
+  "pod-security": {
+    ownerCanFix: true,
+    fix: "label the namespace pod-security.kubernetes.io/enforce=privileged if hostPath is acceptable there (an operator decision), or leave it out",
+  },
+  "container-missing": {
+    ownerCanFix: true,
+    fix: "fix coredog.io/container to name existing containers",
+  },
+  "container-name": {
+    ownerCanFix: true,
+    fix: "rename the container to a DNS label (lower-case letters, digits, '-'), as the API server requires",
+  },
+  "mount-collision": {
+    ownerCanFix: true,
+    fix: "choose another coredog.io/path that no volumeMount uses",
+  },
+};
+
 export type Decision =
   | { inject: true; path: string; containers: string[]; initContainers: string[] }
   | { inject: false; code: SkipCode; reason: string };

@@ -4,6 +4,7 @@
 import type { V1Namespace, V1Pod } from "@kubernetes/client-node";
 import {
   decide,
+  SKIPS,
   describePod,
   injectionPatch,
   type Decision,
@@ -76,17 +77,6 @@ export interface BadRequest extends Reply {
   kind: "bad-request";
   message: string;
 }
-
-/** Skips the pod's owner can fix: also returned as a warning kubectl shows them. */
-const WARN_CODES: ReadonlySet<string> = new Set([
-  "path-missing",
-  "path-unsafe",
-  "pod-security",
-  "pod-security-unknown",
-  "container-missing",
-  "container-name",
-  "mount-collision",
-]);
 
 /** Kubernetes clients may truncate warnings over 120 characters; ours stay whole where we can. */
 function warningText(s: string): string {
@@ -323,7 +313,7 @@ function injected(pod: V1Pod, decision: Decision & { inject: true }, ctx: Contex
 
 function answer(pod: V1Pod, decision: Decision, ctx: Context): Injected | Skipped {
   if (decision.inject) return injected(pod, decision, ctx);
-  return skipped(ctx, decision.code, decision.reason, WARN_CODES.has(decision.code));
+  return skipped(ctx, decision.code, decision.reason, SKIPS[decision.code].ownerCanFix);
 }
 
 /** Our own failure: the pod is admitted unchanged, with a warning, and the server alerts. */

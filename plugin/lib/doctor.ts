@@ -9,7 +9,7 @@ import type {
   V1Pod,
   V1Secret,
 } from "@kubernetes/client-node";
-import { decide } from "../../src/injection.js";
+import { decide, SKIPS } from "../../src/injection.js";
 import { keywordMatches } from "../../src/keyword.js";
 import {
   ANNOTATION_INJECTED,
@@ -266,28 +266,13 @@ function podChecks(input: DoctorInput, pod: V1Pod): Check[] {
   const ns = input.podNamespace?.ok ? input.podNamespace.value : undefined;
   const decision = decide(pod, ns);
   if (!decision.inject) {
-    const fixes: Record<string, string> = {
-      "no-annotations":
-        'add the annotations: kubectl coredog enable <workload> (coredog.io/inject: "true", coredog.io/path: "/corefile")',
-      "inject-not-found": 'add coredog.io/inject: "true" (kubectl coredog enable <workload>)',
-      "inject-not-true": 'set coredog.io/inject to exactly "true"',
-      "path-missing": 'add coredog.io/path: "/corefile"',
-      "path-unsafe":
-        "use a safe path such as /corefile (kubectl coredog enable <workload> --path /corefile)",
-      "pod-security":
-        "label the namespace pod-security.kubernetes.io/enforce=privileged if hostPath is acceptable there (an operator decision), or leave it out",
-      "container-missing": "fix coredog.io/container to name existing containers",
-      "container-name":
-        "rename the container to a DNS label (lower-case letters, digits, '-'), as the API server requires",
-      "mount-collision": "choose another coredog.io/path that no volumeMount uses",
-    };
     checks.push({
       problem: 1,
       id: "decision",
       status: "fail",
       title: "the webhook's decision for this pod",
       detail: `skip: ${decision.reason}`,
-      fix: fixes[decision.code],
+      fix: SKIPS[decision.code].fix,
     });
   } else {
     checks.push({
