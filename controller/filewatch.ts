@@ -3,6 +3,7 @@
 // for what the events miss. Triggers that arrive while a check runs coalesce into one more run.
 import { watch, type FSWatcher } from "node:fs";
 import type { Logger } from "./log.js";
+import { errorText } from "../src/errortext.js";
 
 export interface FileWatch {
   /** Runs the check now (also on file events and every intervalMs). */
@@ -60,7 +61,7 @@ export function watchFiles(opts: {
       watchers.push(w);
     } catch (err) {
       opts.log.warn(
-        { dir, error: (err as Error).message },
+        { dir, error: errorText(err) },
         `cannot watch the ${opts.what}; relying on the periodic check`,
       );
     }

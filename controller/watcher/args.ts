@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { LogFormat } from "../log.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface WatcherOptions {
   dir: string;
@@ -62,7 +63,7 @@ export function parseWatcherArgs(
       },
     }));
   } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
+    return { ok: false, help: false, error: errorText(err) };
   }
   if (values.help) return { ok: false, help: true };
   const nodeName = values["node-name"] ?? env.NODE_NAME;

@@ -19,6 +19,7 @@ import {
   type WriterAnswer,
   type WriterFinder,
 } from "./writers.js";
+import { errorText } from "../../src/errortext.js";
 
 /** What the detector knows about a file it hands on. */
 export interface Completion {
@@ -199,7 +200,7 @@ export class Detector {
     try {
       await this.decide(path, p);
     } catch (err) {
-      this.o.onError?.(new Error(`checking ${path}: ${(err as Error).message}`));
+      this.o.onError?.(new Error(`checking ${path}: ${errorText(err)}`));
       if (this.pending.get(path) === p && !p.timer) this.schedule(path, p, this.o.quietMillis());
     } finally {
       p.deciding = false;

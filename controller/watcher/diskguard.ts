@@ -4,6 +4,7 @@ import { rmdir } from "node:fs/promises";
 import type { Logger } from "../log.js";
 import type { ScanResult } from "./detect.js";
 import type { Pipeline } from "./pipeline.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface DiskGuardDeps {
   log: Logger;
@@ -50,9 +51,7 @@ export class DiskGuard {
         if (await this.d.pipeline.deleteStored(f.entry, "disk guard: already uploaded"))
           bytes -= f.size;
       } catch (err) {
-        this.d.log.error(
-          `disk guard error: cannot delete ${f.entry.path}: ${(err as Error).message}`,
-        );
+        this.d.log.error(`disk guard error: cannot delete ${f.entry.path}: ${errorText(err)}`);
       }
     }
     return bytes;

@@ -19,6 +19,7 @@ import type { Logger } from "../log.js";
 import type * as K8s from "./k8s.js";
 import { truncationText } from "../../src/truncation.js";
 import type { CoreReport } from "./types.js";
+import { errorText } from "../../src/errortext.js";
 
 export type EventKind = "captured" | "uploaded" | "failed";
 
@@ -85,20 +86,6 @@ export function eventMessage(report: CoreReport, kind: EventKind, error?: string
       break;
   }
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
-}
-
-function errorText(err: unknown): string {
-  if (err && typeof err === "object" && "code" in err && typeof err.code === "number") {
-    const body = (err as { body?: unknown }).body;
-    let detail = typeof body === "string" ? body : "";
-    try {
-      detail = String((JSON.parse(detail) as { message?: string }).message ?? detail);
-    } catch {
-      // keep the raw body
-    }
-    return `HTTP ${err.code}${detail ? `: ${detail.slice(0, 200)}` : ""}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 interface Aggregate {

@@ -20,6 +20,7 @@ import { SettingsSource } from "./settingsource.js";
 import { createCfsStore, createLazyS3Store } from "./store.js";
 import type { Store } from "./storetypes.js";
 import type { Reporter } from "./types.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface WatcherDeps {
   log?: Logger;
@@ -58,9 +59,7 @@ async function configureCorePattern(log: Logger): Promise<void> {
     await writeFile(CORE_PATTERN_FILE, CORE_PATTERN);
     log.info(`configured kernel.core_pattern: ${CORE_PATTERN} (was ${before || "unknown"})`);
   } catch (err) {
-    log.error(
-      `error: cannot set kernel.core_pattern to ${CORE_PATTERN}: ${(err as Error).message}`,
-    );
+    log.error(`error: cannot set kernel.core_pattern to ${CORE_PATTERN}: ${errorText(err)}`);
   }
 }
 
@@ -275,7 +274,7 @@ export async function runWatcher(argv: string[]): Promise<number> {
   try {
     w = await startWatcher(parsed.options, { log });
   } catch (err) {
-    log.error(`error: the watcher cannot start: ${(err as Error).message}`);
+    log.error(`error: the watcher cannot start: ${errorText(err)}`);
     return 1;
   }
   await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@ import { ANNOTATION_NODE_STATE, CORE_PATTERN_FILE } from "../../src/names.js";
 import type { NodeState } from "../../src/nodestate.js";
 import type { Logger } from "../log.js";
 import type * as K8s from "./k8s.js";
+import { errorText } from "../../src/errortext.js";
 
 type K8sClient = { api: CoreV1Api; mod: typeof K8s };
 
@@ -105,7 +106,7 @@ export class NodeStatePublisher {
       if (!this.warned) {
         this.warned = true;
         this.o.log.warn(
-          `node state error: cannot annotate pod ${this.o.podNamespace}/${this.o.podName}: ${(err as Error).message}`,
+          `node state error: cannot annotate pod ${this.o.podNamespace}/${this.o.podName}: ${errorText(err)}`,
         );
       }
       this.lastJson = ""; // try again on the next tick

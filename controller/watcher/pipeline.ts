@@ -21,6 +21,7 @@ import { VerifyError } from "./corestream.js";
 import { metadataValue, objectKey } from "./store.js";
 import type { Store, StoredObject } from "./storetypes.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -139,9 +140,7 @@ export class Pipeline {
     this.d.metrics.queueDepth.set(this.active.size);
     this.d.onChange?.();
     const job = this.limit(() => this.process(path, rel, where, completion, completedAt))
-      .catch((err: unknown) =>
-        this.noteError(`processing ${path}: ${(err as Error).message}`, "journal"),
-      )
+      .catch((err: unknown) => this.noteError(`processing ${path}: ${errorText(err)}`, "journal"))
       .finally(() => {
         this.active.delete(path);
         this.d.metrics.queueDepth.set(this.active.size);
@@ -176,7 +175,7 @@ export class Pipeline {
       } else if (err instanceof Refusal) {
         if (st) this.refuse(path, st, err.reason, err.message);
       } else if (st) {
-        this.noteError(`opening ${path}: ${(err as Error).message}`, "open");
+        this.noteError(`opening ${path}: ${errorText(err)}`, "open");
       }
       return;
     }
@@ -209,10 +208,7 @@ export class Pipeline {
     try {
       podInfo = await this.d.pods?.resolve(where.namespace, where.pod);
     } catch (err) {
-      this.noteError(
-        `resolving pod ${where.namespace}/${where.pod}: ${(err as Error).message}`,
-        "resolve",
-      );
+      this.noteError(`resolving pod ${where.namespace}/${where.pod}: ${errorText(err)}`, "resolve");
     }
     let core: CoreInfo;
     try {
@@ -221,7 +217,7 @@ export class Pipeline {
       this.d.metrics.failures.inc({ stage: "parse" });
       log.warn(
         { path },
-        `could not read the core's ELF notes (error: ${(err as Error).message}); uploading it anyway`,
+        `could not read the core's ELF notes (error: ${errorText(err)}); uploading it anyway`,
       );
       core = { threads: 0 };
     }
@@ -436,7 +432,7 @@ export class Pipeline {
             await this.d.journal.put(entry);
           }
         } catch (err) {
-          this.noteError(`deleting ${entry.path}: ${(err as Error).message}`, "delete");
+          this.noteError(`deleting ${entry.path}: ${errorText(err)}`, "delete");
         }
       }
     }

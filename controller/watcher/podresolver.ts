@@ -8,6 +8,7 @@ import { ANNOTATION_INJECTED } from "../../src/names.js";
 import type { Logger } from "../log.js";
 import { CoreV1Api, ListWatch, Watch } from "./k8s.js";
 import type { PodInfo } from "./types.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface PodResolver {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -31,22 +32,6 @@ export interface PodResolverOptions {
   getTimeoutMs?: number;
   /** Before the first sync, how long resolve() waits for the cache before a GET, default 3 s. */
   syncWaitMs?: number;
-}
-
-function errorText(err: unknown): string {
-  if (err && typeof err === "object" && "code" in err && typeof err.code === "number") {
-    const body = (err as { body?: unknown }).body;
-    let detail = "";
-    if (typeof body === "string") {
-      try {
-        detail = String((JSON.parse(body) as { message?: string }).message ?? body);
-      } catch {
-        detail = body;
-      }
-    }
-    return `HTTP ${err.code}${detail ? `: ${detail.slice(0, 200)}` : ""}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 function isNotFound(err: unknown): boolean {

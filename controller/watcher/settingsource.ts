@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import type { Logger } from "../log.js";
+import { errorText } from "../../src/errortext.js";
 
 export class SettingsSource {
   private current: Settings | undefined;
@@ -66,7 +67,7 @@ export class SettingsSource {
       text = await readFile(this.file, "utf8");
     } catch (err) {
       if (this.error === undefined) {
-        this.error = `cannot read ${this.file}: ${(err as Error).message}`;
+        this.error = `cannot read ${this.file}: ${errorText(err)}`;
         this.log.error(`settings error: ${this.error}; keeping the last good settings`);
       }
       return;

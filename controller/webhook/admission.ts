@@ -10,6 +10,7 @@ import {
   type Decision,
   type SkipCode,
 } from "../../src/injection.js";
+import { errorText } from "../../src/errortext.js";
 
 /** The AdmissionReview versions this webhook answers (declare both in admissionReviewVersions). */
 export const ADMISSION_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
@@ -161,10 +162,6 @@ function allowedBadInput(
   return { kind: "allow", status: 200, body, code, uid, dryRun, badInput };
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Answers one /mutate body. Never throws: bad input gets 400 (or an allowing review when the
  * uid is still recoverable), our own failures an allowing review with a warning. Synchronous
@@ -175,7 +172,7 @@ export function review(text: string, namespaces: NamespaceLookup): Outcome | Pro
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    const why = text.trim() === "" ? "empty body" : `malformed JSON (${errorMessage(err)})`;
+    const why = text.trim() === "" ? "empty body" : `malformed JSON (${errorText(err)})`;
     const uid = UID_RE.exec(text)?.[1];
     const version = VERSION_RE.exec(text)?.[1] as AdmissionVersion | undefined;
     if (uid && version) {
@@ -267,9 +264,9 @@ async function afterLookup(
   } catch (err) {
     // Injecting into an enforcing namespace makes the API server reject the pod; skipping
     // only costs this pod its core dumps. Never block a pod: skip, say so, alert.
-    const reason = `pod security of namespace ${nsName} could not be checked (${errorMessage(err)}); not injecting, so that the pod cannot be rejected for a hostPath volume`;
+    const reason = `pod security of namespace ${nsName} could not be checked (${errorText(err)}); not injecting, so that the pod cannot be rejected for a hostPath volume`;
     return skipped(ctx, "pod-security-unknown", reason, true, {
-      internalError: new Error(`namespace lookup failed: ${errorMessage(err)}`),
+      internalError: new Error(`namespace lookup failed: ${errorText(err)}`),
     });
   }
   try {

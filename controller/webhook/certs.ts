@@ -6,6 +6,7 @@ import { createSecureContext } from "node:tls";
 import { dirname } from "node:path";
 import { watchFiles, type FileWatch } from "../filewatch.js";
 import type { Logger } from "../log.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface CertPair {
   cert: Buffer;
@@ -31,7 +32,7 @@ export function checkCertPair(
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    throw new Error(`${certFile}: not a PEM certificate (${(err as Error).message})`, {
+    throw new Error(`${certFile}: not a PEM certificate (${errorText(err)})`, {
       cause: err,
     });
   }
@@ -39,7 +40,7 @@ export function checkCertPair(
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
-    throw new Error(`${keyFile}: not a PEM private key (${(err as Error).message})`, {
+    throw new Error(`${keyFile}: not a PEM private key (${errorText(err)})`, {
       cause: err,
     });
   }
@@ -81,7 +82,7 @@ export function watchCertificates(opts: {
       [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);
     } catch (err) {
       // Mid-swap or removed: keep serving the current pair; the next event or tick retries.
-      log.debug({ err: (err as Error).message }, "certificate files not readable yet");
+      log.debug({ err: errorText(err) }, "certificate files not readable yet");
       return;
     }
     const d = digest(cert, key);
@@ -98,7 +99,7 @@ export function watchCertificates(opts: {
     } catch (err) {
       rejectedDigest = d;
       log.warn(
-        { error: (err as Error).message },
+        { error: errorText(err) },
         "certificate files changed but are not a usable pair; keeping the current certificate",
       );
     }

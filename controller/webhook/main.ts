@@ -14,6 +14,7 @@ import { createNamespaceCache, type NamespaceCache } from "./namespaces.js";
 import { createWebhookServer } from "./server.js";
 import { watchSettings } from "./settings.js";
 import { createAlerter, type SendFn } from "./alerts.js";
+import { errorText } from "../../src/errortext.js";
 
 export interface WebhookDeps {
   /** Where log lines go (default: stdout, batched per event-loop turn). */
@@ -145,7 +146,7 @@ export async function startWebhook(
     };
   } catch (err) {
     for (const c of cleanups.reverse()) await c();
-    log.error({ error: (err as Error).message }, `webhook cannot start: ${(err as Error).message}`);
+    log.error({ error: errorText(err) }, `webhook cannot start: ${errorText(err)}`);
     await closeLog();
     throw err;
   }
@@ -161,9 +162,7 @@ export async function runWebhook(argv: string[]): Promise<number> {
     }
     args = parsed;
   } catch (err) {
-    process.stderr.write(
-      `coredog-controller webhook: ${(err as Error).message}\n\n${WEBHOOK_USAGE}`,
-    );
+    process.stderr.write(`coredog-controller webhook: ${errorText(err)}\n\n${WEBHOOK_USAGE}`);
     return 2;
   }
   let hook: RunningWebhook;

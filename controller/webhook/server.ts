@@ -9,6 +9,7 @@ import type { Logger } from "../log.js";
 import { review, statusBody, type NamespaceLookup, type Outcome } from "./admission.js";
 import { pinoLineLog, type LineLog } from "./lines.js";
 import type { WebhookMetrics } from "./metrics.js";
+import { errorText } from "../../src/errortext.js";
 
 /** kube-apiserver refuses request bodies over 3 MiB, so no real AdmissionReview is larger. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -158,7 +159,7 @@ export function createWebhookServer(
       req.resume();
       send(res, "other", 404, statusBody(404, `no such path: ${path.slice(0, 200)}`), started);
     } catch (err) {
-      log.error({ error: (err as Error).message }, "internal error in request handler");
+      log.error({ error: errorText(err) }, "internal error in request handler");
       metrics.error("internal");
       if (!res.headersSent) send(res, "other", 500, statusBody(500, "internal error"), started);
       else res.destroy();

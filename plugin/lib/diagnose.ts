@@ -13,6 +13,7 @@ import {
 import type { DoctorInput, Read } from "./doctor.js";
 import { explainKubeError, UserError } from "./errors.js";
 import type { Cluster } from "./kube.js";
+import { errorText } from "../../src/errortext.js";
 
 async function read<T>(fn: () => Promise<T>, missing?: T): Promise<Read<T>> {
   try {
@@ -22,7 +23,7 @@ async function read<T>(fn: () => Promise<T>, missing?: T): Promise<Read<T>> {
       return { ok: true, value: missing };
     return {
       ok: false,
-      reason: explainKubeError(err)?.message ?? (err as Error).message,
+      reason: explainKubeError(err)?.message ?? errorText(err),
       error: err,
     };
   }

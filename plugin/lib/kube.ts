@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import type * as k8s from "./k8s-client.js";
 import { UserError } from "./errors.js";
+import { errorText } from "../../src/errortext.js";
 
 export type K8s = typeof k8s;
 
@@ -70,7 +71,7 @@ export async function connect(options: ClusterOptions = {}): Promise<Cluster> {
       if (first.getCurrentContext()) kc.setCurrentContext(first.getCurrentContext());
     }
   } catch (err) {
-    throw new UserError(`cannot read kubeconfig ${files.join(":")}: ${(err as Error).message}`);
+    throw new UserError(`cannot read kubeconfig ${files.join(":")}: ${errorText(err)}`);
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {

@@ -2,6 +2,7 @@
 // the file, so that an error about a key can say which line to look at.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { Origins } from "./keys.js";
+import { errorText } from "../errortext.js";
 
 export interface YamlRead {
   value?: unknown;
@@ -59,7 +60,7 @@ export function readYaml(yamlText: string): YamlRead {
       where,
     };
   } catch (e) {
-    return { errors: [`config.yaml: ${(e as Error).message}`], warnings: [], where };
+    return { errors: [`config.yaml: ${errorText(e)}`], warnings: [], where };
   }
 }
 

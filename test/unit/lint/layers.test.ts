@@ -23,6 +23,18 @@ describe("layer boundaries", () => {
     ]);
   });
 
+  it("a module in a folder of src/ may import the rest of src/, and nothing outside it", async () => {
+    const probe = (code: string) =>
+      restricted("src/settings/probe.ts", `${code}\nexport const y = x;\n`);
+    expect(await probe('import { errorText as x } from "../errortext.js";')).toEqual([]);
+    expect(await probe('import { createLogger as x } from "../../controller/log.js";')).toEqual([
+      expect.stringContaining("src/ is free of I/O"),
+    ]);
+    expect(await probe('import { readFileSync as x } from "node:fs";')).toEqual([
+      expect.stringContaining("src/ is free of I/O"),
+    ]);
+  });
+
   it("src/ may import src/ and libraries", async () => {
     expect(
       await restricted(
