@@ -126,7 +126,9 @@ export async function startWatcher(
     });
   }
   const metrics = createMetrics();
-  const pl: Pipeline = new Pipeline({
+  // Built in dependency order; the one cycle (the detector hands files to the pipeline, which may hand one back) is
+  // closed with the pipeline's events once both exist.
+  const pl = new Pipeline({
     dir: o.dir,
     realDir,
     nodeName: o.nodeName,
@@ -139,10 +141,8 @@ export async function startWatcher(
     reporter,
     ...(pods ? { pods } : {}),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
-    retrack: (p) => det.track(p),
-    onChange: () => publisher.poke(),
   });
-  const det: Detector = new Detector({
+  const det = new Detector({
     dir: o.dir,
     journalDir: o.journal,
     quietMillis: () => settings.get().watcher.quietMillis,
@@ -151,6 +151,7 @@ export async function startWatcher(
     isKnown: (p, st) => pl.isKnown(p, st),
     onError: (err) => log.error(`watch error: ${err.message}`),
   });
+  pl.on("retrack", (p) => det.track(p));
   const rep = reporter;
   const guard = new DiskGuard({
     log,
@@ -164,7 +165,7 @@ export async function startWatcher(
       : {}),
     ...(deps.emptyDirGraceMs !== undefined ? { emptyDirGraceMs: deps.emptyDirGraceMs } : {}),
   });
-  const publisher: NodeStatePublisher = new NodeStatePublisher({
+  const publisher = new NodeStatePublisher({
     ...(kc ? { kc } : {}),
     ...(process.env.POD_NAME ? { podName: process.env.POD_NAME } : {}),
     ...(process.env.POD_NAMESPACE ? { podNamespace: process.env.POD_NAMESPACE } : {}),
@@ -183,6 +184,8 @@ export async function startWatcher(
       ...(dumpDir ? { dumpDir } : {}),
     }),
   });
+
+  pl.on("change", () => publisher.poke());
 
   let ready = false;
   let maintaining: Promise<void> | undefined;

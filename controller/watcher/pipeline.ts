@@ -1,6 +1,7 @@
 // One core's way through the watcher: checks, pod, ELF notes, store + verify (with retries), delete, report.
 // Every step that matters is written to the journal first, so a killed watcher resumes without losing a core
 // and without announcing a finished one twice.
+import { EventEmitter } from "node:events";
 import type { Stats } from "node:fs";
 import { constants } from "node:fs";
 import { lstat, open, unlink } from "node:fs/promises";
@@ -43,9 +44,15 @@ export interface PipelineDeps {
   backoff?: Backoff;
   /** Called after a failed attempt count reaches this, once per core. */
   reportFailureAfter?: number;
-  /** Asks the detector to look at a path again (the file changed under us). */
-  retrack?: (path: string) => void;
-  onChange?: () => void;
+}
+
+/**
+ * What the pipeline tells the rest of the watcher: `retrack`, look at a path again (the file changed under us);
+ * `change`, what it holds changed (the node state is republished).
+ */
+export interface PipelineEvents {
+  retrack: [path: string];
+  change: [];
 }
 
 export interface Activity {
@@ -68,7 +75,7 @@ function reportFromJson(j: Record<string, unknown>): CoreReport {
   };
 }
 
-export class Pipeline {
+export class Pipeline extends EventEmitter<PipelineEvents> {
   private readonly active = new Map<string, number>();
   private readonly refusedSeen = new Set<string>();
   private readonly limit;
@@ -81,6 +88,7 @@ export class Pipeline {
   readonly activity: Activity = {};
 
   constructor(private readonly d: PipelineDeps) {
+    super();
     this.limit = pLimit(Math.max(1, d.settings().watcher.maxParallelUploads));
   }
 
@@ -138,14 +146,14 @@ export class Pipeline {
     if (this.isKnown(path, st)) return;
     this.active.set(path, st.size);
     this.d.metrics.queueDepth.set(this.active.size);
-    this.d.onChange?.();
+    this.emit("change");
     const job = this.limit(() => this.process(path, rel, where, completion, completedAt))
       .catch((err: unknown) => this.noteError(`processing ${path}: ${errorText(err)}`, "journal"))
       .finally(() => {
         this.active.delete(path);
         this.d.metrics.queueDepth.set(this.active.size);
         this.inflight.delete(job);
-        this.d.onChange?.();
+        this.emit("change");
       });
     this.inflight.add(job);
   }
@@ -154,7 +162,7 @@ export class Pipeline {
     this.d.metrics.failures.inc({ stage });
     this.activity.lastError = { at: new Date().toISOString(), message };
     this.d.log.error(`error: ${message}`);
-    this.d.onChange?.();
+    this.emit("change");
   }
 
   private async process(
@@ -171,7 +179,7 @@ export class Pipeline {
     } catch (err) {
       const st = await lstat(path).catch(() => undefined);
       if (err instanceof Refusal && err.reason === "changed") {
-        this.d.retrack?.(path); // replaced while being opened: look at the new file afresh
+        this.emit("retrack", path); // replaced while being opened: look at the new file afresh
       } else if (err instanceof Refusal) {
         if (st) this.refuse(path, st, err.reason, err.message);
       } else if (st) {
@@ -295,7 +303,7 @@ export class Pipeline {
           { path: entry.path },
           `the core changed after it looked complete; it will be looked at again`,
         );
-        this.d.retrack?.(entry.path);
+        this.emit("retrack", entry.path);
         return undefined;
       }
       const key = objectKey(
@@ -358,7 +366,7 @@ export class Pipeline {
           bytes: obj.storedBytes,
         };
         this.activity.storageError = undefined;
-        this.d.onChange?.();
+        this.emit("change");
         return obj;
       } catch (err) {
         if (this.stopping) {
@@ -462,7 +470,7 @@ export class Pipeline {
         { path: entry.path },
         `not deleting ${entry.path}: it changed after it was uploaded (${entry.size} -> ${st.size} bytes); it will be looked at again`,
       );
-      this.d.retrack?.(entry.path);
+      this.emit("retrack", entry.path);
       return false;
     }
     if (!st || coreId(st) !== entry.id) {
