@@ -1,0 +1,103 @@
+// A frame-pointer walk over the stack memory in the core: bounded in frames, moving strictly up the
+// stack (so chains that loop or go backwards end it), and saying where and why it stopped.
+import type { CoreMemory } from "./crashmemory.js";
+import type { RegisterLayout } from "./crashregisters.js";
+import { hex } from "./crashsignal.js";
+
+export const UNWIND_LIMITS = {
+  maxFrames: 64,
+  /** A frame record further than this above the previous one is not believed. */
+  maxFrameBytes: 1024n * 1024n,
+};
+
+export interface RawFrame {
+  pc: bigint;
+  /** How the frame was found. */
+  how: "pc" | "return address at sp" | "frame pointer";
+}
+
+export type StopCode =
+  | "end-of-chain"
+  | "frame-limit"
+  | "no-registers"
+  | "fp-misaligned"
+  | "fp-backwards"
+  | "fp-too-far"
+  | "stack-unreadable"
+  | "not-code";
+
+export interface Walk {
+  frames: RawFrame[];
+  stop: { code: StopCode; reason: string };
+}
+
+export async function walkFramePointers(
+  layout: RegisterLayout,
+  regs: Map<string, bigint> | undefined,
+  memory: CoreMemory,
+  maxFrames = UNWIND_LIMITS.maxFrames,
+): Promise<Walk> {
+  const pc = regs?.get(layout.pc);
+  const sp = regs?.get(layout.sp);
+  let fp = regs?.get(layout.fp);
+  if (pc === undefined || sp === undefined || fp === undefined)
+    return {
+      frames: [],
+      stop: { code: "no-registers", reason: "the thread's registers are not in the core" },
+    };
+  const frames: RawFrame[] = [{ pc, how: "pc" }];
+  const stop = (code: StopCode, reason: string): Walk => ({ frames, stop: { code, reason } });
+
+  // A call through a bad pointer faults before the callee pushed anything: the caller's return address is
+  // at sp and the frame pointer is still the caller's (gdb reads it the same way).
+  if (!memory.isExecutable(pc) && layout.machine === "x86_64") {
+    const ret = await memory.readWord(sp);
+    if (typeof ret !== "string" && memory.isExecutable(ret))
+      frames.push({ pc: ret, how: "return address at sp" });
+  }
+  let floor = sp;
+  const w = 8n;
+  while (frames.length < maxFrames) {
+    if (fp === 0n) return stop("end-of-chain", "the frame pointer is 0 (outermost frame)");
+    if (fp % BigInt(layout.fpAlign) !== 0n)
+      return stop("fp-misaligned", `the frame pointer ${hex(fp)} is not aligned`);
+    if (fp < floor)
+      return stop(
+        "fp-backwards",
+        `the frame pointer ${hex(fp)} points below the previous frame (${hex(floor)})`,
+      );
+    if (fp - floor > UNWIND_LIMITS.maxFrameBytes)
+      return stop(
+        "fp-too-far",
+        `the frame pointer ${hex(fp)} is more than 1 MiB above the previous frame`,
+      );
+    const savedFp = await memory.readWord(fp + BigInt(layout.frameRecord.savedFp) * w);
+    const ret = await memory.readWord(fp + BigInt(layout.frameRecord.returnAddress) * w);
+    if (typeof savedFp === "string" || typeof ret === "string") {
+      const miss = typeof savedFp === "string" ? savedFp : (ret as string);
+      return stop("stack-unreadable", `the frame record at ${hex(fp)} is ${missText(miss)}`);
+    }
+    if (ret === 0n) return stop("end-of-chain", "the return address is 0 (outermost frame)");
+    if (!memory.isExecutable(ret))
+      return stop("not-code", `the return address ${hex(ret)} is not in executable memory`);
+    frames.push({ pc: ret, how: "frame pointer" });
+    floor = fp + 2n * w;
+    fp = savedFp;
+  }
+  return stop("frame-limit", `the walk stopped at the limit of ${maxFrames} frames`);
+}
+
+function missText(miss: string): string {
+  switch (miss) {
+    case "unmapped":
+      return "outside every segment of the core";
+    case "not-dumped":
+      return "in a segment the core does not contain";
+    case "truncated":
+      return "beyond the end of the file (a truncated core)";
+    case "budget":
+      return "beyond the read budget of this report";
+    default:
+      return miss;
+  }
+}
