@@ -97,18 +97,27 @@ export async function readModules(
   entry: bigint | undefined,
   problems: string[],
 ): Promise<Module[]> {
-  const byPath = new Map<string, { base?: bigint; start: bigint; end: bigint; exec: boolean }>();
-  for (const f of files) {
-    const m = byPath.get(f.path) ?? { start: f.start, end: f.end, exec: false };
-    if (f.fileOffset === 0n && (m.base === undefined || f.start < m.base)) m.base = f.start;
-    if (f.start < m.start) m.start = f.start;
+  // One module per mapping of file offset 0 (a file may be loaded, and also mapped again whole to be read,
+  // as Rust's and Go's backtrace code do); later mappings of the same file extend the last one below them.
+  const images: { path: string; base?: bigint; start: bigint; end: bigint; exec: boolean }[] = [];
+  const sorted = [...files].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0));
+  for (const f of sorted) {
+    let m =
+      f.fileOffset === 0n
+        ? undefined
+        : images.findLast((x) => x.path === f.path && x.start <= f.start);
+    if (!m) {
+      m = { path: f.path, start: f.start, end: f.end, exec: false };
+      if (f.fileOffset === 0n) m.base = f.start;
+      images.push(m);
+    }
     if (f.end > m.end) m.end = f.end;
     const seg = memory.segmentOf(f.start);
     if (seg && (seg.flags & PF_X) !== 0) m.exec = true;
-    byPath.set(f.path, m);
   }
   const out: Module[] = [];
-  for (const [path, m] of byPath) {
+  for (const m of images) {
+    const path = m.path;
     if (out.length >= MODULE_LIMITS.maxModules) {
       problems.push(`more than ${MODULE_LIMITS.maxModules} mapped files: the rest are not listed`);
       break;
@@ -143,7 +152,7 @@ export async function readModules(
   return out;
 }
 
-/** The module whose mappings span `addr` (files first, by their recorded extent). */
+/** The module whose mappings span `addr`. */
 export function moduleOf(modules: readonly Module[], addr: bigint): Module | undefined {
   return modules.find((m) => addr >= m.base && addr < m.end);
 }

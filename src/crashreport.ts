@@ -54,6 +54,9 @@ export interface CrashReport {
     registers?: Record<string, string>;
     backtrace: ReportFrame[];
     stop: { code: StopCode; reason: string };
+    /** Set when the frame-pointer chain broke at the top and the walk went on from a frame record found on
+     * the stack: frames after `afterFrame` and before the next one are missing. */
+    gap?: { afterFrame: number; reason: string };
   };
   otherThreads: { tid: number; top?: ReportFrame }[];
   modules: {
@@ -238,6 +241,7 @@ async function fill(
     const walk = await walkFramePointers(regLayout, regs, memory, options.maxFrames);
     report.crashingThread.backtrace = walk.frames.map(symbolize);
     report.crashingThread.stop = walk.stop;
+    if (walk.gap) report.crashingThread.gap = walk.gap;
     if (memory.budgetExhausted)
       problems.push("the memory read budget ran out: the backtrace may be short");
   }
@@ -272,7 +276,7 @@ function frameOf(f: RawFrame, layout: CoreLayout, modules: readonly Module[]): R
   const out: ReportFrame = { pc: hex(f.pc), how: f.how };
   const mapping = layout.files.find((m) => f.pc >= m.start && f.pc < m.end);
   const mod = mapping
-    ? modules.find((m) => m.path === mapping.path)
+    ? modules.find((m) => m.path === mapping.path && f.pc >= m.base && f.pc < m.end)
     : modules.find((m) => m.path === "[vdso]" && f.pc >= m.base && f.pc < m.end);
   if (mod) {
     out.module = mod.path;

@@ -6,6 +6,8 @@ import { hex } from "./crashsignal.js";
 
 export const UNWIND_LIMITS = {
   maxFrames: 64,
+  /** How far above sp a frame record is looked for when the chain breaks at the top. */
+  scanBytes: 16n * 1024n,
   /** A frame record further than this above the previous one is not believed. */
   maxFrameBytes: 1024n * 1024n,
 };
@@ -13,7 +15,7 @@ export const UNWIND_LIMITS = {
 export interface RawFrame {
   pc: bigint;
   /** How the frame was found. */
-  how: "pc" | "return address at sp" | "frame pointer";
+  how: "pc" | "return address at sp" | "frame pointer" | "frame record found by scanning the stack";
 }
 
 export type StopCode =
@@ -29,6 +31,9 @@ export type StopCode =
 export interface Walk {
   frames: RawFrame[];
   stop: { code: StopCode; reason: string };
+  /** The chain broke right at the top (code without frame pointers, e.g. libc's abort()): the walk went on
+   * from a frame record found by scanning the stack above sp, so frames between are missing. */
+  gap?: { afterFrame: number; reason: string };
 }
 
 export async function walkFramePointers(
@@ -39,15 +44,13 @@ export async function walkFramePointers(
 ): Promise<Walk> {
   const pc = regs?.get(layout.pc);
   const sp = regs?.get(layout.sp);
-  let fp = regs?.get(layout.fp);
+  const fp = regs?.get(layout.fp);
   if (pc === undefined || sp === undefined || fp === undefined)
     return {
       frames: [],
       stop: { code: "no-registers", reason: "the thread's registers are not in the core" },
     };
   const frames: RawFrame[] = [{ pc, how: "pc" }];
-  const stop = (code: StopCode, reason: string): Walk => ({ frames, stop: { code, reason } });
-
   // A call through a bad pointer faults before the callee pushed anything: the caller's return address is
   // at sp and the frame pointer is still the caller's (gdb reads it the same way).
   if (!memory.isExecutable(pc) && layout.machine === "x86_64") {
@@ -55,8 +58,39 @@ export async function walkFramePointers(
     if (typeof ret !== "string" && memory.isExecutable(ret))
       frames.push({ pc: ret, how: "return address at sp" });
   }
+  const first = await follow(layout, memory, frames, fp, sp, maxFrames);
+  const chained = frames.some((f) => f.how === "frame pointer");
+  if (chained || first.code === "frame-limit" || first.code === "end-of-chain")
+    return { frames, stop: first };
+  const found = await scanForFrameRecord(layout, memory, sp);
+  if (found === undefined) return { frames, stop: first };
+  const gap = { afterFrame: frames.length - 1, reason: first.reason };
+  const stop = await follow(
+    layout,
+    memory,
+    frames,
+    found,
+    sp,
+    maxFrames,
+    "frame record found by scanning the stack",
+  );
+  return { frames, stop, gap };
+}
+
+async function follow(
+  layout: RegisterLayout,
+  memory: CoreMemory,
+  frames: RawFrame[],
+  start: bigint,
+  sp: bigint,
+  maxFrames: number,
+  firstHow?: RawFrame["how"],
+): Promise<Walk["stop"]> {
+  let fp = start;
   let floor = sp;
   const w = 8n;
+  let how = firstHow;
+  const stop = (code: StopCode, reason: string) => ({ code, reason });
   while (frames.length < maxFrames) {
     if (fp === 0n) return stop("end-of-chain", "the frame pointer is 0 (outermost frame)");
     if (fp % BigInt(layout.fpAlign) !== 0n)
@@ -80,11 +114,41 @@ export async function walkFramePointers(
     if (ret === 0n) return stop("end-of-chain", "the return address is 0 (outermost frame)");
     if (!memory.isExecutable(ret))
       return stop("not-code", `the return address ${hex(ret)} is not in executable memory`);
-    frames.push({ pc: ret, how: "frame pointer" });
+    frames.push({ pc: ret, how: how ?? "frame pointer" });
+    how = undefined;
     floor = fp + 2n * w;
     fp = savedFp;
   }
   return stop("frame-limit", `the walk stopped at the limit of ${maxFrames} frames`);
+}
+
+/** The lowest address above sp holding a frame record that chains to a second one (both pointing up the stack
+ * and returning into executable memory): where the first function with a frame pointer keeps its record. */
+async function scanForFrameRecord(
+  layout: RegisterLayout,
+  memory: CoreMemory,
+  sp: bigint,
+): Promise<bigint | undefined> {
+  const w = 8n;
+  const valid = async (at: bigint): Promise<bigint | undefined> => {
+    const saved = await memory.readWord(at);
+    const ret = await memory.readWord(at + w);
+    if (typeof saved === "string" || typeof ret === "string") return undefined;
+    if (!memory.isExecutable(ret)) return undefined;
+    if (
+      saved !== 0n &&
+      (saved <= at || saved - at > UNWIND_LIMITS.maxFrameBytes || saved % w !== 0n)
+    )
+      return undefined;
+    return saved;
+  };
+  const start = sp - (sp % BigInt(layout.fpAlign));
+  for (let at = start; at < sp + UNWIND_LIMITS.scanBytes; at += w) {
+    const saved = await valid(at);
+    if (saved === undefined) continue;
+    if (saved !== 0n && (await valid(saved)) !== undefined) return at;
+  }
+  return undefined;
 }
 
 function missText(miss: string): string {
