@@ -282,7 +282,18 @@ function parseFileNote(d: Uint8Array, core: CoreLayout): FileMapping[] {
   const fits = BigInt(Math.floor((d.length - 16) / 24));
   if (count > fits)
     core.problems.push(`NT_FILE claims ${count} mappings but holds at most ${fits}`);
-  const n = Number(count < fits ? count : fits);
+  let n = Number(count < fits ? count : fits);
+  if (count > fits) {
+    // Recover the real count: n entries followed by exactly n NUL-terminated names.
+    let from = 16 + n * 24;
+    let nuls = 0;
+    for (let i = from; i < d.length; i++) if (d[i] === 0) nuls++;
+    while (n > 0 && nuls !== n) {
+      n--;
+      for (let i = from - 24; i < from; i++) if (d[i] === 0) nuls++;
+      from -= 24;
+    }
+  }
   const out: FileMapping[] = [];
   let strOff = 16 + n * 24;
   const dec = new TextDecoder();

@@ -171,7 +171,8 @@ async function fill(
     entry,
     problems,
   );
-  if (layout.files.length === 0) problems.push("the core has no NT_FILE note: no modules");
+  if (layout.files.length === 0)
+    problems.push("no mapped files could be read (NT_FILE): no modules");
   report.modules = modules.map((m) => ({
     path: m.path,
     base: hex(m.base),
