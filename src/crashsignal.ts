@@ -75,6 +75,8 @@ export const FAULT_SIGNALS = new Set(["SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "
 
 /** The si_code of `signalName` in words; codes ≤ 0 and SI_KERNEL mean the same for every signal. */
 export function signalCode(signalName: string | undefined, code: number): SignalCode | undefined {
+  if (code === 128 && signalName === "SIGSEGV")
+    return { name: "SI_KERNEL", text: "general protection fault (a non-canonical address?)" };
   if (code <= 0 || code === 128) return GENERIC[code];
   return signalName === undefined ? undefined : BY_SIGNAL[signalName]?.[code];
 }
