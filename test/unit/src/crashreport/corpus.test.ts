@@ -170,6 +170,16 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "C -O0, stack overflow in a thread (into its guard page)",
+    argv: () => [bin("c-O0"), "threadoverflow"],
+    judge: "depth",
+    signal: "SIGSEGV",
+    check: (r) => {
+      expect(r.death.probableStackOverflow).toBe(true);
+      expect(r.crashingThread.tid).not.toBe(r.process.pid);
+    },
+  },
+  {
     name: "C++ uncaught exception (std::terminate → abort)",
     missing: () => (have("g++") ? undefined : "g++ is not installed"),
     argv: () => [bin("cpp")],
@@ -214,6 +224,8 @@ interface Tally {
   equal: number;
   /** Frames of the walk found in gdb's bt, in gdb's order. */
   inOrder: number;
+  /** Judged frame by frame (a frame-pointer build). */
+  depth: boolean;
   gdb: number;
   ours: number;
 }
@@ -241,8 +253,12 @@ describe.skipIf(!possible.ok)("crash report against gdb on real crashes", () => 
       (t) =>
         `  ${t.name}: ${t.equal}/${t.gdb} frames equal at gdb's depth (walk gave ${t.ours}, ${t.inOrder} of them in gdb's bt in order)`,
     );
+    const fpCases = tally.filter((t) => t.depth);
+    const fpEq = fpCases.reduce((n, t) => n + t.equal, 0);
+    const fpAll = fpCases.reduce((n, t) => n + t.gdb, 0);
     console.log(
       `crash report vs gdb bt (gdb frames counted up to the walk's limit of 64):\n${lines.join("\n")}\n` +
+        `agreement over the frame-pointer builds: ${fpEq}/${fpAll} frames equal / frames gdb shows\n` +
         `agreement over the corpus: ${eq}/${all} frames equal / frames gdb shows`,
     );
   });
@@ -268,7 +284,11 @@ async function check(c: Case): Promise<void> {
     expect(BigInt(r.death.faultAddress)).toBe(BigInt(g.addr ?? -1));
   expect(r.crashingThread.tid).toBe(g.tid);
   expect(r.process.threads).toBe(g.threads.length);
-  expect(Object.keys(r.crashingThread.registers ?? {})).toContain("rip");
+  const regs = r.crashingThread.registers ?? {};
+  expect(Object.keys(regs)).toHaveLength(27);
+  expect(Object.keys(g.regs).length).toBeGreaterThanOrEqual(17);
+  for (const [name, value] of Object.entries(g.regs))
+    expect(BigInt(regs[name] ?? -1), name).toBe(BigInt(value));
 
   // Frame 0: pc and module
   const ours = r.crashingThread.backtrace;
@@ -313,7 +333,14 @@ async function check(c: Case): Promise<void> {
       j = k + 1;
     }
   }
-  tally.push({ name: c.name, equal, inOrder, gdb: theirs.length, ours: ours.length });
+  tally.push({
+    name: c.name,
+    equal,
+    inOrder,
+    depth: c.judge === "depth",
+    gdb: theirs.length,
+    ours: ours.length,
+  });
   if (c.judge === "depth" && !r.crashingThread.gap) {
     expect(ours.map((x) => x.pc)).toEqual(gdbPcs.slice(0, ours.length));
     // and it goes the whole way: gdb goes on past glibc's start code (__libc_start_main, _start, clone3),

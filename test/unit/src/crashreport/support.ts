@@ -62,6 +62,8 @@ export interface GdbReading {
   frames: GdbFrame[];
   tid: number;
   exe: string;
+  /** The crashing thread's registers (decimal strings), as gdb reads them from the core. */
+  regs: Record<string, string>;
   threads: { tid: number; pc: number }[];
 }
 
