@@ -16,6 +16,8 @@ export interface FingerprintFrame {
   module?: string;
   modulePath?: string;
   offset?: bigint;
+  /** The frame is the code a signal interrupted (found through a signal handler's frame). */
+  signalContext?: boolean;
 }
 
 export interface Fingerprint {
@@ -30,7 +32,10 @@ export function fingerprint(
   signal: string | undefined,
   frames: readonly FingerprintFrame[],
 ): Fingerprint {
-  const known = frames.filter((f) => f.module !== undefined && f.offset !== undefined);
+  // Where a signal interrupted the program (a crash handler that then aborts), the crash is there.
+  const interrupted = frames.findIndex((f) => f.signalContext);
+  const fromFault = interrupted >= 0 ? frames.slice(interrupted) : frames;
+  const known = fromFault.filter((f) => f.module !== undefined && f.offset !== undefined);
   // Skip the runtime's frames on top (abort → raise → pthread_kill) when code of the program follows.
   let start = 0;
   while (start < known.length && RUNTIME.test(known[start]!.modulePath ?? "")) start++;

@@ -269,6 +269,7 @@ async function fill(
       module: f.buildId ?? (f.module ? basename(f.module) : undefined),
       modulePath: f.module,
       offset: f.offset !== undefined ? BigInt(f.offset) : undefined,
+      signalContext: f.how === "signal context",
     })),
   );
 }

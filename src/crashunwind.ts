@@ -8,6 +8,8 @@ export const UNWIND_LIMITS = {
   maxFrames: 64,
   /** How far above sp a frame record is looked for when the chain breaks at the top. */
   scanBytes: 16n * 1024n,
+  /** Signal frames (a handler interrupting code) followed in one walk. */
+  maxSignalFrames: 4,
   /** A frame record further than this above the previous one is not believed. */
   maxFrameBytes: 1024n * 1024n,
 };
@@ -15,7 +17,12 @@ export const UNWIND_LIMITS = {
 export interface RawFrame {
   pc: bigint;
   /** How the frame was found. */
-  how: "pc" | "return address at sp" | "frame pointer" | "frame record found by scanning the stack";
+  how:
+    | "pc"
+    | "return address at sp"
+    | "frame pointer"
+    | "frame record found by scanning the stack"
+    | "signal context";
 }
 
 export type StopCode =
@@ -90,6 +97,7 @@ async function follow(
   let floor = sp;
   const w = 8n;
   let how = firstHow;
+  let signals = 0;
   const stop = (code: StopCode, reason: string) => ({ code, reason });
   while (frames.length < maxFrames) {
     if (fp === 0n) return stop("end-of-chain", "the frame pointer is 0 (outermost frame)");
@@ -116,6 +124,19 @@ async function follow(
       return stop("not-code", `the return address ${hex(ret)} is not in executable memory`);
     frames.push({ pc: ret, how: how ?? "frame pointer" });
     how = undefined;
+    // A signal handler's return address is the sigreturn trampoline, and the kernel's ucontext follows it:
+    // go on from the registers the signal interrupted (where the fault happened), as gdb does.
+    const ctx =
+      signals < UNWIND_LIMITS.maxSignalFrames
+        ? await signalContext(layout, memory, fp + 2n * w)
+        : undefined;
+    if (ctx && frames.length < maxFrames) {
+      signals++;
+      frames.push({ pc: ctx.pc, how: "signal context" });
+      floor = ctx.sp;
+      fp = ctx.fp;
+      continue;
+    }
     floor = fp + 2n * w;
     fp = savedFp;
   }
@@ -149,6 +170,42 @@ async function scanForFrameRecord(
     if (saved !== 0n && (await valid(saved)) !== undefined) return at;
   }
   return undefined;
+}
+
+/** x86_64 struct ucontext: uc_flags, uc_link, uc_stack (24 bytes), then mcontext gregs r8 … rip. */
+const UC = {
+  flags: 0n,
+  link: 8n,
+  rbp: 120n,
+  rsp: 160n,
+  rip: 168n,
+  eflags: 176n,
+  csgsfs: 184n,
+  bytes: 192,
+};
+/** The user code segment selector of 64-bit Linux processes: the low 16 bits of csgsfs. */
+const USER_CS = 0x33n;
+
+/** The interrupted registers of a kernel signal frame whose ucontext starts at `at`, if one is there. */
+async function signalContext(
+  layout: RegisterLayout,
+  memory: CoreMemory,
+  at: bigint,
+): Promise<{ pc: bigint; sp: bigint; fp: bigint } | undefined> {
+  if (layout.machine !== "x86_64") return undefined;
+  const uc = await memory.read(at, UC.bytes);
+  if (typeof uc === "string") return undefined;
+  const v = new DataView(uc.buffer, uc.byteOffset, uc.byteLength);
+  const word = (o: bigint) => v.getBigUint64(Number(o), true);
+  if (word(UC.flags) > 0xffn || word(UC.link) !== 0n) return undefined;
+  // eflags bit 1 is always set; cs is the user code segment: a saved register set, not stack data
+  if ((word(UC.eflags) & 2n) === 0n || word(UC.eflags) >= 1n << 22n) return undefined;
+  if ((word(UC.csgsfs) & 0xffffn) !== USER_CS) return undefined;
+  const pc = word(UC.rip);
+  const sp = word(UC.rsp);
+  if (sp === 0n || sp % 8n !== 0n || memory.segmentOf(sp) === undefined) return undefined;
+  if (!memory.isExecutable(pc) && typeof (await memory.readWord(sp)) === "string") return undefined;
+  return { pc, sp, fp: word(UC.rbp) };
 }
 
 function missText(miss: string): string {

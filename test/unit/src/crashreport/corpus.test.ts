@@ -180,6 +180,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "C -O0, a SIGSEGV handler that calls abort()",
+    argv: () => [bin("c-O0"), "handler-null"],
+    judge: "subsequence",
+    signal: "SIGABRT",
+    check: (r, g) => {
+      // through the handler's frame to the code the signal interrupted, which gdb shows after
+      // <signal handler called>
+      const i = r.crashingThread.backtrace.findIndex((f) => f.how === "signal context");
+      expect(i).toBeGreaterThan(0);
+      const gi = g.frames.findIndex((f) => f.name === "write_null");
+      expect(r.crashingThread.backtrace[i]!.pc).toBe(`0x${g.frames[gi]!.pc.toString(16)}`);
+    },
+  },
+  {
     name: "C++ uncaught exception (std::terminate → abort)",
     missing: () => (have("g++") ? undefined : "g++ is not installed"),
     argv: () => [bin("cpp")],
@@ -385,6 +399,16 @@ describe.skipIf(!possible.ok)("fingerprint on real crashes", () => {
     for (const mode of ["null", "member", "div", "abortlib", "callnull"])
       ids.add((await reportOf([bin("c-O0"), mode])).fingerprint.id);
     expect(ids.size).toBe(5);
+  });
+
+  it("is the crash site's when a handler aborts: different bugs differ, the same bug is equal", async () => {
+    const a = await reportOf([bin("c-O0"), "handler-null"]);
+    const b = await reportOf([bin("c-O0"), "handler-null"]);
+    const c = await reportOf([bin("c-O0"), "handler-member"]);
+    expect(a.fingerprint.id).toBe(b.fingerprint.id);
+    expect(c.fingerprint.id).not.toBe(a.fingerprint.id);
+    const site = a.crashingThread.backtrace.find((f) => f.how === "signal context");
+    expect(a.fingerprint.basis[3]).toBe(`frame ${site?.buildId}+${site?.offset}`);
   });
 
   it("is equal for the same abort() twice although libc's frames are on top", async () => {
