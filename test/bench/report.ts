@@ -105,7 +105,10 @@ try {
   console.log(`crash report: median ${ms.toFixed(2)} ms, ${first.bytesRead} bytes read of ${size}`);
   console.log(`fault: ${first.death.summary}; fingerprint ${first.fingerprint.short}`);
   const mib = Math.max(0, maxExtra) / (1024 * 1024);
-  if (ms >= 200 || mib >= 32) console.log(`OVER BUDGET (200 ms, 32 MiB)`);
+  if (ms >= 200 || mib >= 32) {
+    console.log(`OVER BUDGET (200 ms, 32 MiB)`);
+    process.exitCode = 1;
+  }
   console.log(
     `report of a 2 GiB core: ${ms.toFixed(1)} ms, ${mib.toFixed(1)} MiB extra, ${(ms / base).toFixed(2)} x notes only`,
   );
