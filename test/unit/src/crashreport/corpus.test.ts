@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MEMORY_LIMITS } from "../../../../src/crashmemory.js";
 import { crashReport, type CrashReport } from "../../../../src/crashreport.js";
 import {
   coreDumpsPossible,
@@ -233,6 +234,15 @@ const CASES: Case[] = [
   },
 ];
 
+/** The number of program headers and the size of the PT_NOTE segment, as binutils reads them. */
+function readelfLayout(core: string): { headers: number; notes: number } {
+  const out = execFileSync("readelf", ["-lW", core], { encoding: "utf8" });
+  const m = /^\s*NOTE\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)/m.exec(out);
+  const h = /There are (\d+) program headers/.exec(out);
+  if (!m || !h) throw new Error(`readelf shows no NOTE segment or header count in ${core}`);
+  return { headers: Number(h[1]), notes: Number(m[1]) };
+}
+
 interface Tally {
   name: string;
   equal: number;
@@ -289,6 +299,13 @@ async function check(c: Case): Promise<void> {
     f.close();
   }
   const g = gdbRead(argv[0]!, core);
+
+  // It read the headers, the notes (twice: the process facts come from src/elfcore.ts) and a few pages
+  const { notes, headers } = readelfLayout(core);
+  expect(f.bytes()).toBeLessThanOrEqual(
+    2 * (64 + 56 * headers + notes) + MEMORY_LIMITS.maxBytesRead,
+  );
+  expect(r.bytesRead + notes).toBeLessThanOrEqual(f.bytes() + 64);
 
   // How it died, as $_siginfo says
   expect(r.death.signalName).toBe(c.signal);
