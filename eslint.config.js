@@ -2,7 +2,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist.next.*/", "node_modules/", "oclif.manifest.json", "coverage/"] },
+  {
+    ignores: [
+      "dist/",
+      "dist.next.*/",
+      "node_modules/",
+      "oclif.manifest.json",
+      "coverage/",
+      ".image/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

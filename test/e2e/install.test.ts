@@ -251,6 +251,43 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     expect(existsSync(join(rig.nodes[0]!.hostRoot, "data/coredog-system/dumps", name))).toBe(true);
   });
 
+  it("runs CoreDog's pods from the image that ships, as the manifests run them", async () => {
+    const watcher = (await watcherPods())[0]!.metadata.name;
+    const inWatcher = await guide(
+      `kubectl exec -n coredog-system ${watcher} -- bash -c 'id -u; echo "$NODE_ENV"; pwd; ls /app; command -v coredog-controller; test -e ${join(process.cwd(), "package.json")} && echo checkout-visible; touch /app/x 2>&1 || true'`,
+    );
+    const [uid, nodeEnv, cwd, ...rest] = inWatcher.trim().split("\n");
+    expect(uid).toBe("0"); // runAsUser: 0 in the DaemonSet
+    expect(nodeEnv).toBe("production"); // the image's ENV
+    expect(cwd).toBe("/app"); // the image's WORKDIR
+    const listing = rest.join("\n");
+    expect(listing).toContain("/app/bin/coredog-controller");
+    for (const name of ["dist", "node_modules", "package.json"]) expect(listing).toContain(name);
+    for (const name of ["test", "src", "controller", "tsconfig.json"])
+      expect(rest).not.toContain(name);
+    expect(listing).not.toContain("checkout-visible");
+    expect(listing).toMatch(/Read-only file system/); // readOnlyRootFilesystem: true
+    const webhook = JSON.parse(
+      await kubectl(
+        "get",
+        "pods",
+        "-n",
+        "coredog-system",
+        "-l",
+        "app.kubernetes.io/component=webhook",
+        "-o",
+        "json",
+      ),
+    ).items[0].metadata.name as string;
+    const inWebhook = await guide(
+      `kubectl exec -n coredog-system ${webhook} -- bash -c 'id -u; ls /app/node_modules | wc -l'`,
+    );
+    const [webhookUid, modules] = inWebhook.trim().split("\n");
+    expect(webhookUid).toBe("65532");
+    // The bundles carry the libraries: only oclif's help plugin and what it needs are left.
+    expect(Number(modules)).toBeLessThan(50);
+  });
+
   it("runs the guide's emergency and restart commands", async () => {
     await guide(
       `kubectl patch mutatingwebhookconfiguration coredog --type=json -p='[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]'`,
