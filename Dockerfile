@@ -38,8 +38,12 @@ COPY --from=build /src/dist/cli ./dist/cli
 COPY --from=build /src/dist/controller/bundle ./dist/controller/bundle
 COPY package.json oclif.manifest.json ./
 COPY bin ./bin
-RUN bash --version >/dev/null && coredog-controller version && kubectl-coredog --version >/dev/null
-# Non-root by default (the webhook); the watcher's DaemonSet runs it as root to read root-owned cores.
+# Non-root by default (the webhook): user nonroot, 65532, with a home (oclif asks who the user is);
+# the watcher's DaemonSet runs the image as root to read root-owned cores.
+RUN groupadd --gid 65532 nonroot \
+ && useradd --uid 65532 --gid 65532 -K UID_MAX=65534 --create-home --home-dir /home/nonroot \
+      --shell /usr/sbin/nologin nonroot \
+ && bash --version >/dev/null && coredog-controller version && kubectl-coredog --version >/dev/null
 USER 65532:65532
 ENTRYPOINT ["coredog-controller"]
 CMD ["--help"]

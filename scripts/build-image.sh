@@ -11,8 +11,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="${COREDOG_IMAGE_DIR:-$root/.image}"
 tag=localhost/coredog:$(node -p 'require(process.argv[1]).version' "$root/package.json")
-npm_version=11.19.1 # npm in the base, as node:24 images carry it
-suite=bookworm
 
 die() {
   echo "npm run image: $*" >&2
@@ -22,9 +20,7 @@ die() {
 for tool in buildah mmdebstrap strip; do
   command -v "$tool" >/dev/null || die "$tool is not installed; install it with: apt-get install buildah mmdebstrap binutils (bash .ci/run does)."
 done
-node_bin="$root/node_modules/node/bin/node"
-[ -x "$node_bin" ] || die "$node_bin is missing; run npm ci first."
-node_version=$("$node_bin" --version)
+[ -x "$root/node_modules/node/bin/node" ] || die "node_modules/node/bin/node is missing; run npm ci first."
 
 export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
 mkdir -p "$out/cache"
@@ -32,49 +28,13 @@ chmod 755 "$out"
 # One build at a time (test runs in parallel processes share the result).
 exec 9>"$out/lock"
 flock 9
+export COREDOG_IMAGE_DIR="$out"
 b() { buildah --root "$out/storage" --runroot "$out/run" --storage-driver vfs "$@"; }
 t0=$(date +%s)
 
-# The base: its key covers the suite, the Node binary, npm's version and this script.
-base_key=$( (
-  echo "$suite $npm_version"
-  sha256sum "$node_bin" "$0" | cut -d' ' -f1
-) | sha256sum | cut -c1-16)
-base=localhost/coredog-base:$base_key
-if ! b inspect --type image "$base" >/dev/null 2>&1; then
-  echo "making the base image $base (Debian $suite minbase, Node $node_version, npm $npm_version)"
-  npm_tgz="$out/cache/npm-$npm_version.tgz"
-  if [ ! -s "$npm_tgz" ]; then
-    (cd "$out/cache" && npm pack --silent "npm@$npm_version" >/dev/null)
-  fi
-  work=$(mktemp -d "$out/base.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
-  # No documentation, manual pages or translations: they would only make the image bigger.
-  mmdebstrap --variant=minbase --quiet \
-    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
-    "$suite" "$work/rootfs"
-  # The pinned Node without its debug symbols (126 -> 108 MB); the program is the same.
-  strip -o "$work/rootfs/usr/local/bin/node" "$node_bin"
-  mkdir -p "$work/rootfs/usr/local/lib/node_modules/npm"
-  tar -xzf "$npm_tgz" -C "$work/rootfs/usr/local/lib/node_modules/npm" --strip-components=1 --no-same-owner
-  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/rootfs/usr/local/bin/npm"
-  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/rootfs/usr/local/bin/npx"
-  tar --numeric-owner -C "$work/rootfs" -cf "$work/rootfs.tar" .
-  c=$(b from scratch)
-  b add --quiet "$c" "$work/rootfs.tar" / >/dev/null
-  b config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --env NODE_VERSION="${node_version#v}" --cmd node "$c"
-  [ "$(b run "$c" -- node --version)" = "$node_version" ] || die "node does not run in the base image."
-  b run "$c" -- npm --version >/dev/null || die "npm does not run in the base image."
-  b run "$c" -- rm -rf /tmp/node-compile-cache
-  b commit --quiet "$c" "$base" >/dev/null
-  b rm "$c" >/dev/null
-  rm -rf "$work"
-  trap - EXIT
-fi
+# The base (scripts/image-base.sh, cached on its own recipe).
+base=$(bash "$root/scripts/image-base.sh")
+echo "base image $base ready after $(($(date +%s) - t0)) s"
 
 # The image: its key covers the base and every file of the build context the Dockerfile copies.
 context=(Dockerfile .dockerignore package.json package-lock.json tsconfig.json oclif.manifest.json src controller plugin scripts bin)
@@ -84,13 +44,14 @@ key=$( (
 ) | sha256sum | cut -c1-16)
 if [ "$(cat "$out/key" 2>/dev/null)" != "$key" ] || [ ! -d "$out/rootfs/app" ] || [ ! -s "$out/coredog.oci.tar" ]; then
   rm -f "$out/key"
-  echo "building $tag from the Dockerfile (base $base)"
+  echo "building $tag from the Dockerfile"
   ca=/etc/ssl/certs/ca-certificates.crt
   args=(--build-arg "NODE_IMAGE=$base")
   registry=$(npm config get registry 2>/dev/null || true)
   [ -n "$registry" ] && args+=(--build-arg "NPM_REGISTRY=$registry")
   [ -s "$ca" ] && args+=(--secret "id=ca,src=$ca")
   b bud --quiet --layers=false "${args[@]}" -t "$tag" -f "$root/Dockerfile" "$root" >/dev/null
+  echo "built from the Dockerfile after $(($(date +%s) - t0)) s"
   rm -f "$out/coredog.oci.tar"
   b push --quiet "$tag" "oci-archive:$out/coredog.oci.tar:${tag#localhost/}"
   b inspect --type image "$tag" >"$out/config.json"

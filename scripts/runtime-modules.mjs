@@ -46,6 +46,7 @@ while (todo.length) {
     else if (!optional) throw new Error(`${key} needs ${name}, which package-lock.json lacks`);
   }
 }
+const SKIP_DIRS = new Set(["node_modules", "test", "tests", "__tests__"]);
 let copied = 0;
 for (const key of [...keep].sort()) {
   const src = path.join(root, key);
@@ -55,10 +56,12 @@ for (const key of [...keep].sort()) {
   }
   const dest = path.join(out, key);
   mkdirSync(path.dirname(dest), { recursive: true });
-  // A package's own node_modules holds nested packages, which are copied only when needed.
+  // A package's own node_modules holds nested packages, which are copied only when needed; its tests,
+  // source maps and type declarations are not needed to run.
   cpSync(src, dest, {
     recursive: true,
-    filter: (f) => path.relative(src, f).split(path.sep)[0] !== "node_modules",
+    filter: (f) =>
+      !SKIP_DIRS.has(path.relative(src, f).split(path.sep)[0]) && !/\.(map|d\.[cm]?ts)$/.test(f),
   });
   copied++;
 }

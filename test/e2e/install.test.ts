@@ -310,3 +310,70 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     await guide("kubectl rollout restart deployment -n coredog-system coredog-webhook");
   });
 });
+
+describe("CoreDog's own pods without their image", () => {
+  it("doctor and status name the pods that cannot pull it, and say how to fix it", async () => {
+    const missing = "ghcr.io/coredog/coredog:9.9.9";
+    // A version that was never built or pushed: the node cannot pull it (ErrImagePull, ImagePullBackOff).
+    await kubectl(
+      "-n",
+      "coredog-system",
+      "set",
+      "image",
+      "daemonset/coredog-watcher",
+      `watcher=${missing}`,
+    );
+    try {
+      await rig.waitFor(
+        "a watcher pod that cannot pull its image",
+        async () => {
+          const pods = JSON.parse(
+            await kubectl(
+              "get",
+              "pods",
+              "-n",
+              "coredog-system",
+              "-l",
+              "app.kubernetes.io/component=watcher",
+              "-o",
+              "json",
+            ),
+          ) as {
+            items: {
+              status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
+            }[];
+          };
+          return pods.items.some((p) =>
+            (p.status?.containerStatuses ?? []).some((s) =>
+              ["ErrImagePull", "ImagePullBackOff"].includes(s.state?.waiting?.reason ?? ""),
+            ),
+          );
+        },
+        60_000,
+      );
+      const status = await guide("kubectl coredog status");
+      expect(status).toMatch(
+        /image:\s+1 pod\(s\) cannot pull ghcr\.io\/coredog\/coredog:9\.9\.9 \((ErrImagePull|ImagePullBackOff)\)/,
+      );
+      expect(status).toContain(
+        "docker build -t REGISTRY/coredog:9.9.9 . && docker push REGISTRY/coredog:9.9.9",
+      );
+      const doctor = await guide("kubectl coredog doctor; echo exit=$?");
+      expect(doctor).toMatch(
+        /✗ watcher pods have their image: 1 pod\(s\) cannot pull ghcr\.io\/coredog\/coredog:9\.9\.9/,
+      );
+      expect(doctor).toMatch(/fix: build and push the image where the nodes can pull it/);
+      expect(doctor).toContain("kustomize images: override");
+      expect(doctor).toContain("exit=1");
+    } finally {
+      await kubectl(
+        "-n",
+        "coredog-system",
+        "set",
+        "image",
+        "daemonset/coredog-watcher",
+        "watcher=ghcr.io/coredog/coredog:0.1.0",
+      );
+    }
+  });
+});
