@@ -8,9 +8,10 @@
 # the build uses are this machine's, passed as a build argument and a build secret, never into the image.
 # Both images are cached on their content: a rebuild happens only when what goes into them changed.
 set -euo pipefail
+# All in a function, read whole before it runs: editing this file during a build cannot break the build.
+main() {
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="${COREDOG_IMAGE_DIR:-$root/.image}"
-tag=localhost/coredog:$(node -p 'require(process.argv[1]).version' "$root/package.json")
 
 die() {
   echo "npm run image: $*" >&2
@@ -21,6 +22,7 @@ for tool in buildah mmdebstrap strip; do
   command -v "$tool" >/dev/null || die "$tool is not installed; install it with: apt-get install buildah mmdebstrap binutils (bash .ci/run does)."
 done
 [ -x "$root/node_modules/node/bin/node" ] || die "node_modules/node/bin/node is missing; run npm ci first."
+tag=localhost/coredog:$("$root/node_modules/node/bin/node" -p 'require(process.argv[1]).version' "$root/package.json")
 
 export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
 mkdir -p "$out/cache"
@@ -72,3 +74,5 @@ else
   echo "image $tag is up to date ($key): $out/coredog.oci.tar, $out/rootfs"
 fi
 echo "image size: $(($(du -sbx "$out/rootfs" | cut -f1) / 1000000)) MB"
+}
+main "$@"

@@ -6,6 +6,8 @@
 # Cached on its recipe: this file, the Node binary and npm's version. Prints the image's name last.
 # Called by scripts/build-image.sh, with its COREDOG_IMAGE_DIR and buildah storage.
 set -euo pipefail
+# All in a function, read whole before it runs: editing this file during a build cannot break the build.
+main() {
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="${COREDOG_IMAGE_DIR:-$root/.image}"
 npm_version=11.19.1 # npm in the base, as node:24 images carry it
@@ -59,3 +61,5 @@ if ! b inspect --type image "$base" >/dev/null 2>&1; then
 fi
 
 echo "$base"
+}
+main "$@"

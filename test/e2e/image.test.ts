@@ -224,6 +224,38 @@ describe("the image built from the Dockerfile", () => {
       expect(existsSync(join(rootfs, "app/node_modules", name)), name).toBe(false);
   });
 
+  it("says why when it cannot be built: not root, or no buildah", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "coredog-image-fail-"));
+    try {
+      const env = { PATH: process.env.PATH ?? "", COREDOG_IMAGE_DIR: join(scratch, "out") };
+      const script = join(CHECKOUT, "scripts", "build-image.sh");
+      const asNobody = await run(
+        "/usr/bin/setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/bash", script],
+        { env },
+      ).catch((e: { code: number; stderr: string }) => e);
+      expect("code" in asNobody && asNobody.code).toBe(1);
+      expect(asNobody.stderr).toBe(
+        "npm run image: building the image needs root (buildah with vfs storage and chroot isolation); run it as root.\n",
+      );
+      // A PATH with what the script needs before its checks, and no buildah.
+      const bin = join(scratch, "bin");
+      await run("mkdir", ["-p", bin]);
+      for (const tool of ["dirname", "id"])
+        await run("ln", ["-s", `/usr/bin/${tool}`, join(bin, tool)]);
+      const noBuildah = await run("/bin/bash", [script], { env: { ...env, PATH: bin } }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect("code" in noBuildah && noBuildah.code).toBe(1);
+      expect(noBuildah.stderr).toMatch(
+        /^npm run image: buildah is not installed; install it with: apt-get install buildah mmdebstrap/,
+      );
+      expect(existsSync(join(scratch, "out"))).toBe(false);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
   it("keeps the build's npm registry and CA out of its layers and history", async () => {
     const { stdout: registry } = await run("npm", ["config", "get", "registry"]);
     expect(history).not.toContain("NPM_REGISTRY");
