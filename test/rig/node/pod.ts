@@ -305,11 +305,9 @@ export class PodWorker {
       const reason =
         err instanceof ConfigError
           ? "CreateContainerConfigError"
-          : err instanceof ImagePullError
-            ? "ErrImagePull"
-            : err instanceof MountError
-              ? "ContainerCreating"
-              : "RunContainerError";
+          : err instanceof MountError
+            ? "ContainerCreating"
+            : "RunContainerError";
       c.state = { kind: "waiting", reason, message: (err as Error).message };
       this.ctx.event(this.pod, "Warning", "Failed", `Error: ${(err as Error).message}`);
       this.publish();
