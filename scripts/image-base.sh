@@ -56,6 +56,8 @@ if ! b inspect --type image "$base" >/dev/null 2>&1; then
   b run "$c" -- rm -rf /tmp/node-compile-cache
   b commit --quiet "$c" "$base" >/dev/null
   b rm "$c" >/dev/null
+  # Bases of an older recipe are not needed any more.
+  b images --format '{{.Name}}:{{.Tag}}' | grep '/coredog-base:' | grep -v ":$base_key\$" | xargs -r buildah --root "$out/storage" --runroot "$out/run" --storage-driver vfs rmi >/dev/null 2>&1 || true
   rm -rf "$work"
   trap - EXIT
 fi
