@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # One image for the webhook and the watcher (and kubectl-coredog, for convenience).
 # Node is pinned to the same release the tests run on (devDependencies.node).
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
