@@ -16,7 +16,16 @@ const srcPure = (outside) =>
   ]);
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist.next.*/", "node_modules/", "oclif.manifest.json", "coverage/"] },
+  {
+    ignores: [
+      "dist/",
+      "dist.next.*/",
+      "node_modules/",
+      "oclif.manifest.json",
+      "coverage/",
+      ".image/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // CoreDog's image, which the rig runs CoreDog's pods from (npm run image, cached).
+    globalSetup: ["test/setup/image.ts"],
     reporters: ["default"],
   },
 });

@@ -1,6 +1,7 @@
 import { BaseCommand, outputFlag } from "../lib/base.js";
 import { gatherCluster } from "../lib/diagnose.js";
 import { formatTable, paint } from "../lib/output.js";
+import { describePullFailures, pullFix } from "../lib/imagepull.js";
 import { buildStatus, nodeColumns } from "../lib/status.js";
 import { stringify } from "yaml";
 
@@ -31,6 +32,10 @@ export default class Status extends BaseCommand {
     this.log(
       `settings: ${status.settings.valid ? "valid" : paint("bad", status.settings.errors.join("; "))}`,
     );
+    if (status.imagePull.length > 0) {
+      this.log(`image:    ${paint("bad", describePullFailures(status.imagePull))}`);
+      this.log(`          fix: ${pullFix(status.imagePull)}`);
+    }
     if (status.nodes.length > 0) {
       this.log("");
       this.log(formatTable(status.nodes, nodeColumns()));

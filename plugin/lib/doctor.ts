@@ -25,6 +25,7 @@ import { parseNodeState, type NodeState } from "../../src/nodestate.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
 import { blockedUsers, describeUser } from "../../src/dirwrite.js";
+import { describePullFailures, imagePullFailures, pullFix } from "./imagepull.js";
 import { containerDumpDirs, mountedContainers } from "./listing.js";
 import { labelSelectorMatches } from "../../src/labelselector.js";
 
@@ -159,18 +160,21 @@ function webhookChecks(input: DoctorInput): Check[] {
         (s) => s.state?.waiting?.reason === "CrashLoopBackOff",
       ),
     );
+    const pulling = imagePullFailures(pods.value);
     checks.push({
       problem: 6,
       id: "webhook-pods",
       status: ready.length > 0 ? (ready.length < pods.value.length ? "warn" : "pass") : "fail",
       title: "webhook pods ready",
-      detail: `${ready.length}/${pods.value.length} ready${crashing.length ? `, ${crashing.length} in CrashLoopBackOff` : ""}`,
+      detail: `${ready.length}/${pods.value.length} ready${crashing.length ? `, ${crashing.length} in CrashLoopBackOff` : ""}${pulling.length ? `, ${describePullFailures(pulling)}` : ""}`,
       fix:
         ready.length > 0
           ? undefined
-          : crashing.length
-            ? "CrashLoopBackOff is usually the certificate: scripts/generate-cert.sh, then kubectl logs -n coredog-system -l app.kubernetes.io/component=webhook"
-            : "kubectl get pods -n coredog-system -l app.kubernetes.io/component=webhook; kubectl describe them",
+          : pulling.length
+            ? pullFix(pulling)
+            : crashing.length
+              ? "CrashLoopBackOff is usually the certificate: scripts/generate-cert.sh, then kubectl logs -n coredog-system -l app.kubernetes.io/component=webhook"
+              : "kubectl get pods -n coredog-system -l app.kubernetes.io/component=webhook; kubectl describe them",
     });
   }
   return checks;
@@ -697,8 +701,29 @@ function writableCheck(pod: V1Pod, state: NodeState, node: string): Check {
   };
 }
 
+/** The watchers' pods that cannot get their image: no core is taken on those nodes. */
+function watcherImageChecks(input: DoctorInput): Check[] {
+  const failures = input.watcherPods.ok ? imagePullFailures(input.watcherPods.value) : [];
+  if (failures.length === 0) return [];
+  return [
+    {
+      problem: 2,
+      id: "watcher-image",
+      status: "fail",
+      title: "watcher pods have their image",
+      detail: describePullFailures(failures),
+      fix: pullFix(failures),
+    },
+  ];
+}
+
 export function runChecks(input: DoctorInput): Check[] {
-  const checks = [...webhookChecks(input), ...settingsChecks(input), ...storageChecks(input)];
+  const checks = [
+    ...webhookChecks(input),
+    ...watcherImageChecks(input),
+    ...settingsChecks(input),
+    ...storageChecks(input),
+  ];
   if (input.pod) checks.push(...podChecks(input, input.pod));
   return checks.sort((a, b) => a.problem - b.problem);
 }

@@ -3,6 +3,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { DoctorInput } from "./doctor.js";
 import { nodeStateOf, settingsFrom } from "./doctor.js";
 import { isPaused } from "./emergency.js";
+import { imagePullFailures, type PullFailure } from "./imagepull.js";
 import { age, type Column } from "./output.js";
 import { formatBytes } from "../../src/template.js";
 
@@ -30,6 +31,8 @@ export interface Status {
   };
   watcher: { installed: boolean; paused: boolean; readError?: string };
   settings: { valid: boolean; errors: string[] };
+  /** CoreDog's own pods (webhook, watchers) that cannot get their image. */
+  imagePull: PullFailure[];
   nodes: NodeRow[];
 }
 
@@ -93,6 +96,7 @@ export function buildStatus(input: Omit<DoctorInput, "now" | "pod" | "podNamespa
         settings?.errors ??
         (input.configMap.ok ? ["configmap coredog not found"] : [input.configMap.reason]),
     },
+    imagePull: imagePullFailures([...webhookPods, ...watcherPods]),
     nodes,
   };
 }

@@ -5,6 +5,7 @@ import { styleText } from "node:util";
 import { canDumpCores } from "../rig/corepattern.js";
 import { startRig, type Rig } from "../rig/index.js";
 import { crasherDeployment, installCoreDog } from "../e2e/support/install.js";
+import { ensureImage } from "../rig/image-build.js";
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -34,6 +35,11 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  step(
+    "Build CoreDog's image (npm run image)",
+    "from the Dockerfile with buildah, no Docker daemon; cached on its content. The rig runs CoreDog's pods from it",
+  );
+  await ensureImage({ onLine: (l) => console.log(`   ${l}`) });
   step(
     "Start the test rig",
     "an API server real kubectl talks to, a node that runs pods as real processes, an S3 server, chat receivers; core_pattern = /corefile/core.%e.%p.%h.%t",

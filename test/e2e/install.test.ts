@@ -251,6 +251,43 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     expect(existsSync(join(rig.nodes[0]!.hostRoot, "data/coredog-system/dumps", name))).toBe(true);
   });
 
+  it("runs CoreDog's pods from the image that ships, as the manifests run them", async () => {
+    const watcher = (await watcherPods())[0]!.metadata.name;
+    const inWatcher = await guide(
+      `kubectl exec -n coredog-system ${watcher} -- bash -c 'id -u; echo "$NODE_ENV"; pwd; ls /app; command -v coredog-controller; test -e ${join(process.cwd(), "package.json")} && echo checkout-visible; touch /app/x 2>&1 || true'`,
+    );
+    const [uid, nodeEnv, cwd, ...rest] = inWatcher.trim().split("\n");
+    expect(uid).toBe("0"); // runAsUser: 0 in the DaemonSet
+    expect(nodeEnv).toBe("production"); // the image's ENV
+    expect(cwd).toBe("/app"); // the image's WORKDIR
+    const listing = rest.join("\n");
+    expect(listing).toContain("/app/bin/coredog-controller");
+    for (const name of ["dist", "node_modules", "package.json"]) expect(listing).toContain(name);
+    for (const name of ["test", "src", "controller", "tsconfig.json"])
+      expect(rest).not.toContain(name);
+    expect(listing).not.toContain("checkout-visible");
+    expect(listing).toMatch(/Read-only file system/); // readOnlyRootFilesystem: true
+    const webhook = JSON.parse(
+      await kubectl(
+        "get",
+        "pods",
+        "-n",
+        "coredog-system",
+        "-l",
+        "app.kubernetes.io/component=webhook",
+        "-o",
+        "json",
+      ),
+    ).items[0].metadata.name as string;
+    const inWebhook = await guide(
+      `kubectl exec -n coredog-system ${webhook} -- bash -c 'id -u; ls /app/node_modules | wc -l'`,
+    );
+    const [webhookUid, modules] = inWebhook.trim().split("\n");
+    expect(webhookUid).toBe("65532");
+    // The bundles carry the libraries: only oclif's help plugin and what it needs are left.
+    expect(Number(modules)).toBeLessThan(50);
+  });
+
   it("runs the guide's emergency and restart commands", async () => {
     await guide(
       `kubectl patch mutatingwebhookconfiguration coredog --type=json -p='[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]'`,
@@ -271,5 +308,72 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
       60_000,
     );
     await guide("kubectl rollout restart deployment -n coredog-system coredog-webhook");
+  });
+});
+
+describe("CoreDog's own pods without their image", () => {
+  it("doctor and status name the pods that cannot pull it, and say how to fix it", async () => {
+    const missing = "ghcr.io/coredog/coredog:9.9.9";
+    // A version that was never built or pushed: the node cannot pull it (ErrImagePull, ImagePullBackOff).
+    await kubectl(
+      "-n",
+      "coredog-system",
+      "set",
+      "image",
+      "daemonset/coredog-watcher",
+      `watcher=${missing}`,
+    );
+    try {
+      await rig.waitFor(
+        "a watcher pod that cannot pull its image",
+        async () => {
+          const pods = JSON.parse(
+            await kubectl(
+              "get",
+              "pods",
+              "-n",
+              "coredog-system",
+              "-l",
+              "app.kubernetes.io/component=watcher",
+              "-o",
+              "json",
+            ),
+          ) as {
+            items: {
+              status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
+            }[];
+          };
+          return pods.items.some((p) =>
+            (p.status?.containerStatuses ?? []).some((s) =>
+              ["ErrImagePull", "ImagePullBackOff"].includes(s.state?.waiting?.reason ?? ""),
+            ),
+          );
+        },
+        60_000,
+      );
+      const status = await guide("kubectl coredog status");
+      expect(status).toMatch(
+        /image:\s+1 pod\(s\) cannot pull ghcr\.io\/coredog\/coredog:9\.9\.9 \((ErrImagePull|ImagePullBackOff)\)/,
+      );
+      expect(status).toContain(
+        "docker build -t REGISTRY/coredog:9.9.9 . && docker push REGISTRY/coredog:9.9.9",
+      );
+      const doctor = await guide("kubectl coredog doctor; echo exit=$?");
+      expect(doctor).toMatch(
+        /✗ watcher pods have their image: 1 pod\(s\) cannot pull ghcr\.io\/coredog\/coredog:9\.9\.9/,
+      );
+      expect(doctor).toMatch(/fix: build and push the image where the nodes can pull it/);
+      expect(doctor).toContain("kustomize images: override");
+      expect(doctor).toContain("exit=1");
+    } finally {
+      await kubectl(
+        "-n",
+        "coredog-system",
+        "set",
+        "image",
+        "daemonset/coredog-watcher",
+        "watcher=ghcr.io/coredog/coredog:0.1.0",
+      );
+    }
   });
 });

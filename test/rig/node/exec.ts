@@ -139,6 +139,8 @@ export function execArgv(target: ExecTarget, opts: ExecOptions): string[] {
     "--target",
     String(target.pid),
     "--mount",
+    // The container's root too (an image's own filesystem, or the host's `/`).
+    "--root",
     `--wdns=${wd}`,
     ...(target.user ? [`--setuid=${target.user.uid}`, `--setgid=${target.user.gid}`] : []),
     "--",

@@ -1,5 +1,5 @@
 // The credentials a container's process gets, as the kubelet and a CRI runtime (containerd, CRI-O) give them:
-// uid from runAsUser (container, then pod; else the image's user: the rig's images run as root); gid from
+// uid from runAsUser (container, then pod; else the image's USER, else root); gid from
 // runAsGroup, else the uid's primary group in the image's /etc/passwd, else 0; supplementary groups: the image's
 // /etc/group memberships of that user, then the pod's supplementalGroups and fsGroup. fsGroup changes no
 // ownership on hostPath volumes (the kubelet applies it only to volumes that support ownership management).
@@ -36,15 +36,21 @@ function memberOf(db: UserDb, name: string): number[] {
 }
 
 /** Throws when runAsNonRoot is set and the container would run as root (kubelet: CreateContainerConfigError). */
-export function containerIdentity(pod: V1Pod, c: V1Container, db: UserDb): Identity {
+export function containerIdentity(
+  pod: V1Pod,
+  c: V1Container,
+  db: UserDb,
+  imageUser?: { uid: number; gid: number },
+): Identity {
   const psc = pod.spec?.securityContext;
   const sc = c.securityContext;
-  const uid = sc?.runAsUser ?? psc?.runAsUser ?? 0;
+  const uid = sc?.runAsUser ?? psc?.runAsUser ?? imageUser?.uid ?? 0;
   if ((sc?.runAsNonRoot ?? psc?.runAsNonRoot) && uid === 0) {
     throw new Error("container has runAsNonRoot and image will run as root");
   }
   const user = passwdEntry(db, uid);
-  const gid = sc?.runAsGroup ?? psc?.runAsGroup ?? user?.gid ?? 0;
+  const fromImage = uid === imageUser?.uid ? imageUser.gid : undefined;
+  const gid = sc?.runAsGroup ?? psc?.runAsGroup ?? user?.gid ?? fromImage ?? 0;
   const groups: number[] = [];
   for (const g of [
     ...(user ? memberOf(db, user.name) : []),

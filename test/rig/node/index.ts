@@ -31,7 +31,7 @@ export interface NodeOptions {
   dir: string;
   /** The node's "/" for hostPath volumes. */
   hostRoot: string;
-  /** This checkout: images whose repository ends in "coredog" run <checkoutDir>/bin. */
+  /** This checkout: images whose repository ends in "coredog" run from the image `npm run image` built here. */
   checkoutDir: string;
   /** First three octets of the node's pod IPs, e.g. "127.0.3" (default: a free /24 of 127/8, claimed machine-wide). */
   podIPBase?: string;

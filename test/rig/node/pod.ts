@@ -16,17 +16,13 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError, containerArgv, containerEnv, type EnvBase } from "./env.js";
 import type { ExecTarget } from "./exec.js";
 import { containerIdentity, type Identity, type UserDb } from "./identity.js";
+import { ImagePullError, isCoredogImage, resolveImage, type RootfsImage } from "./image.js";
+import { errorText } from "../../../src/errortext.js";
 import { runProbe } from "./probes.js";
 import { runContainer, type ContainerExit, type ContainerHandle } from "./runner.js";
 import { MountError, PodVolumes, SA_MOUNT_PATH, type VolumeSources } from "./volumes.js";
 
 export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/**
- * Where a CoreDog-image container sees this checkout, as the Dockerfile lays the image out (/app): a
- * mount of its own, so a container that mounts something over the checkout's real location (the
- * watcher's emptyDir on /tmp, with the checkout under /tmp) still finds its program.
- */
-export const IMAGE_ROOT = "/app";
 const MAX_GRACE_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
 /** Probe timing is shortened for the rig: periods and initial delays are capped (seconds). */
@@ -49,25 +45,18 @@ export interface PodContext {
   event: (pod: V1Pod, type: "Normal" | "Warning", reason: string, message: string) => void;
 }
 
-/** Does this image stand for this checkout's build? (repository ending in "coredog") */
-export function isCoredogImage(image: string | undefined): boolean {
-  if (!image) return false;
-  let repo = image.split("@")[0]!;
-  const colon = repo.lastIndexOf(":");
-  if (colon > repo.lastIndexOf("/")) repo = repo.slice(0, colon);
-  return repo.endsWith("coredog");
-}
+export { isCoredogImage };
 
-/** The rig runs images on the node's own files: their /etc/passwd and /etc/group are the node's. */
-function imageUserDb(): UserDb {
+/** The user database under a root filesystem: an image's own, or the node's for images the rig runs on its files. */
+function userDb(root: string): UserDb {
   const read = (p: string) => {
     try {
-      return readFileSync(p, "utf8");
+      return readFileSync(join(root, p), "utf8");
     } catch {
       return "";
     }
   };
-  return { passwd: read("/etc/passwd"), group: read("/etc/group") };
+  return { passwd: read("etc/passwd"), group: read("etc/group") };
 }
 
 type State =
@@ -87,7 +76,7 @@ interface Ctr {
   containerID: string;
   handle?: ContainerHandle;
   /** How the running process was started (env, user), for exec. */
-  exec?: { env: Record<string, string>; user?: Identity };
+  exec?: { env: Record<string, string>; user?: Identity; workingDir?: string };
   probeTimers: NodeJS.Timeout[];
   /** Set while the node kills it on purpose (liveness failure, deletion). */
   stopping?: boolean;
@@ -275,18 +264,19 @@ export class PodWorker {
 
   /** Starts the container once and waits for it to end; undefined when it could not start. */
   private async runOnce(c: Ctr): Promise<ContainerExit | undefined> {
-    const coredog = isCoredogImage(c.spec.image);
-    const base: EnvBase = {
-      PATH: coredog
-        ? `${IMAGE_ROOT}/bin:${IMAGE_ROOT}/node_modules/.bin:${SYSTEM_PATH}`
-        : SYSTEM_PATH,
-      apiHost: this.ctx.apiHost,
-      apiPort: this.ctx.apiPort,
-    };
+    let image: RootfsImage | undefined;
     let handle: ContainerHandle;
     let env: Record<string, string>;
     let user: Identity | undefined;
+    let workingDir: string | undefined;
     try {
+      // CoreDog's image runs from its own root filesystem, with its Env, WorkingDir and USER as defaults.
+      image = resolveImage(this.ctx.checkoutDir, c.spec.image);
+      const base: EnvBase = {
+        PATH: image?.env.PATH ?? SYSTEM_PATH,
+        apiHost: this.ctx.apiHost,
+        apiPort: this.ctx.apiPort,
+      };
       this.pod = {
         ...this.pod,
         status: {
@@ -297,6 +287,7 @@ export class PodWorker {
         },
       };
       env = await containerEnv(this.pod, c.spec, base, this.ctx.sources);
+      if (image) env = { ...image.env, ...env };
       const argv = containerArgv(c.spec, env);
       if (!argv) {
         throw new ConfigError(
@@ -304,8 +295,6 @@ export class PodWorker {
         );
       }
       const mounts = this.volumes.mountsFor(c.spec, env);
-      if (coredog)
-        mounts.push({ source: this.ctx.checkoutDir, target: IMAGE_ROOT, readOnly: true });
       const automount = this.pod.spec?.automountServiceAccountToken !== false;
       if (automount && !PodVolumes.mountsServiceAccount(c.spec)) {
         const hasKubeApiAccess = (this.pod.spec?.volumes ?? []).some((v) =>
@@ -319,17 +308,27 @@ export class PodWorker {
         mkdirSync(dirname(logFile), { recursive: true });
         writeFileSync(logFile, "");
       }
-      user = this.runAs(c.spec);
+      user = this.runAs(c.spec, image);
+      workingDir = c.spec.workingDir || image?.workingDir;
       handle = runContainer({
         command: argv,
         env,
-        workingDir: c.spec.workingDir,
+        workingDir,
         mounts,
         logFile,
         user,
         ...(this.ctx.coreLimit ? { coreLimit: this.ctx.coreLimit } : {}),
+        ...(image
+          ? {
+              rootfs: {
+                dir: image.rootfs,
+                readOnly: c.spec.securityContext?.readOnlyRootFilesystem === true,
+              },
+            }
+          : {}),
       });
     } catch (err) {
+      if (err instanceof ImagePullError) return this.pullBackOff(c, err);
       const reason =
         err instanceof ConfigError
           ? "CreateContainerConfigError"
@@ -347,7 +346,7 @@ export class PodWorker {
       return undefined;
     }
     c.handle = handle;
-    c.exec = { env, ...(user ? { user } : {}) };
+    c.exec = { env, ...(user ? { user } : {}), ...(workingDir ? { workingDir } : {}) };
     c.containerID = `containerd://${randomBytes(32).toString("hex")}`;
     c.state = { kind: "running", startedAt: handle.startedAt };
     c.started = !c.spec.startupProbe;
@@ -369,13 +368,40 @@ export class PodWorker {
     return exit;
   }
 
-  /** The process's credentials; undefined for plain root (uid 0, gid 0, no groups), as before. */
-  private runAs(c: V1Container): Identity | undefined {
+  /** The kubelet's pull failure: ErrImagePull, then ImagePullBackOff, then another try (no restart counted). */
+  private async pullBackOff(c: Ctr, err: ImagePullError): Promise<ContainerExit | undefined> {
+    const image = c.spec.image ?? "";
+    c.state = { kind: "waiting", reason: "ErrImagePull", message: err.message };
+    this.ctx.event(
+      this.pod,
+      "Warning",
+      "Failed",
+      `Failed to pull image "${image}": ${err.message}`,
+    );
+    this.publish();
+    await sleep(1000, this.abort.signal);
+    if (this.stopped) return undefined;
+    c.state = {
+      kind: "waiting",
+      reason: "ImagePullBackOff",
+      message: `Back-off pulling image "${image}": ${err.message}`,
+    };
+    this.ctx.event(this.pod, "Normal", "BackOff", `Back-off pulling image "${image}"`);
+    this.publish();
+    await sleep(MAX_BACKOFF_MS / 2, this.abort.signal);
+    return this.stopped ? undefined : this.runOnce(c);
+  }
+
+  /**
+   * The process's credentials; undefined for plain root (uid 0, gid 0, no groups). An image brings its USER (the
+   * default when the pod sets no runAsUser) and its own user database; other images run on the node's files.
+   */
+  private runAs(c: V1Container, image: RootfsImage | undefined): Identity | undefined {
     let id: Identity;
     try {
-      id = containerIdentity(this.pod, c, imageUserDb());
+      id = containerIdentity(this.pod, c, userDb(image ? image.rootfs : "/"), image?.user);
     } catch (err) {
-      throw new ConfigError(`${(err as Error).message} (the rig's images run as root)`);
+      throw new ConfigError(errorText(err));
     }
     return id.uid === 0 && id.gid === 0 && id.groups.length === 0 ? undefined : id;
   }
@@ -676,7 +702,7 @@ export class PodWorker {
     return {
       pid: h.pid,
       env: c.exec.env,
-      ...(c.spec.workingDir ? { workingDir: c.spec.workingDir } : {}),
+      ...(c.exec.workingDir ? { workingDir: c.exec.workingDir } : {}),
       ...(c.exec.user ? { user: c.exec.user } : {}),
       ...(h.cgroupPath ? { cgroupPath: h.cgroupPath } : {}),
       ...(this.ctx.coreLimit ? { coreLimit: this.ctx.coreLimit } : {}),

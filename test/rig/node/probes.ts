@@ -79,7 +79,7 @@ export async function runProbe(probe: V1Probe, ctx: ProbeContext): Promise<boole
       return await new Promise<boolean>((resolve) => {
         const child = spawn(
           "/usr/bin/nsenter",
-          ["--target", String(ctx.pid), "--mount", "--", ...cmd],
+          ["--target", String(ctx.pid), "--mount", "--root", "--", ...cmd],
           {
             env: ctx.env,
             stdio: "ignore",

@@ -1,7 +1,9 @@
 // Runs one container as a real process: its own mount namespace (unshare --mount --propagation private), the
 // volume bind mounts applied inside it, then exec of the command. The process gets PR_SET_PDEATHSIG=KILL (setpriv)
 // so it dies with the node's process, and leads its own process group, which is killed when it exits (as the
-// container's processes die with its init) and on stop.
+// container's processes die with its init) and on stop. A container with a root filesystem of its own (an
+// image's) runs on an overlay of it with a private writable layer (read-only when the container asks), the
+// host's /proc, /dev and /sys, and the volume mounts inside it, then changes root into it.
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { constants } from "node:os";
@@ -30,7 +32,15 @@ export interface ContainerSpec {
   user?: { uid: number; gid: number; groups?: number[] };
   /** RLIMIT_CORE the runtime gives the container's process, in prlimit syntax (default: the node's own). */
   coreLimit?: string;
+  /** The image's root filesystem, the container's `/` (default: the host's `/`). */
+  rootfs?: { dir: string; readOnly?: boolean };
 }
+
+/**
+ * The host directory each image container's mount namespace mounts its own scratch tmpfs on (overlay layers
+ * and the new root). It stays empty on the host: every mount on it is private to one container.
+ */
+export const IMAGE_SCRATCH = "/run/coredog-rig/image-root";
 
 export interface ContainerExit {
   exitCode: number;
@@ -60,6 +70,18 @@ export interface ContainerHandle {
 const INIT_SCRIPT = `
 if [ "$1" != - ] && ! echo $$ > "$1/cgroup.procs"; then echo "rig: cannot join cgroup $1" >&2; exit 126; fi
 shift
+rootfs=$1; rootro=$2; scratch=$3; shift 3
+new=
+if [ "$rootfs" != - ]; then
+  new=$scratch/root
+  if ! { /usr/bin/mount -t tmpfs -o mode=0755 rig-container "$scratch" && mkdir "$scratch/upper" "$scratch/work" "$new" &&
+    /usr/bin/mount -t overlay rig-rootfs -o "lowerdir=$rootfs,upperdir=$scratch/upper,workdir=$scratch/work" "$new"; }; then
+    echo "rig: cannot mount the image's root filesystem $rootfs" >&2; exit 126
+  fi
+  for d in proc dev sys; do
+    mkdir -p "$new/$d" && /usr/bin/mount --rbind "/$d" "$new/$d" || { echo "rig: cannot mount /$d in the container" >&2; exit 126; }
+  done
+fi
 n=$1; shift
 fds=(); dsts=(); ros=(); kinds=(); srcs=()
 for ((i = 0; i < n; i++)); do
@@ -68,6 +90,11 @@ for ((i = 0; i < n; i++)); do
 done
 for ((i = 0; i < n; i++)); do
   dst=\${dsts[i]}
+  if [ -n "$new" ]; then
+    # The target as the container sees it: symlinks (the image's /var/run -> /run) resolve inside its root.
+    dst=$new$(/usr/sbin/chroot "$new" /usr/bin/realpath -m -- "$dst") || { echo "rig: cannot resolve \${dsts[i]} in the image" >&2; exit 126; }
+    dsts[i]=$dst
+  fi
   if [ ! -e "$dst" ]; then
     if [ "\${kinds[i]}" = file ]; then mkdir -p "$(dirname "$dst")" && : > "$dst"; else mkdir -p "$dst"; fi
   fi
@@ -81,14 +108,17 @@ for ((i = 0; i < n; i++)); do
   fi
 done
 wd=$1; runas=$2; shift 2
-if ! cd "$wd"; then echo "rig: working directory $wd: not found" >&2; exit 126; fi
+if [ "$rootro" = 1 ] && ! /usr/bin/mount -o remount,bind,ro "$new"; then echo "rig: cannot make the root filesystem read-only" >&2; exit 126; fi
+if ! cd "$new$wd"; then echo "rig: working directory $wd: not found" >&2; exit 126; fi
+# Into the image's root (its own setpriv then), or the host's.
+chroot=(); [ -n "$new" ] && chroot=(/usr/bin/unshare --root="$new" --wd="$wd" --)
 if [ "$runas" != - ]; then
   # uid:gid:groups (comma list, maybe empty). A uid change clears PR_SET_PDEATHSIG: set it again.
   IFS=: read -r uid gid groups <<< "$runas"
   if [ -n "$groups" ]; then grp=(--groups "$groups"); else grp=(--clear-groups); fi
-  exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" "\${grp[@]}" --pdeathsig KILL -- "$@"
+  exec "\${chroot[@]}" /usr/bin/setpriv --reuid="$uid" --regid="$gid" "\${grp[@]}" --pdeathsig KILL -- "$@"
 fi
-exec "$@"
+exec "\${chroot[@]}" "$@"
 `;
 
 const SIGNAL_NUMBERS = constants.signals as Record<string, number>;
@@ -106,11 +136,18 @@ export function runContainer(spec: ContainerSpec): ContainerHandle {
   const targets = mounts.map((m) => m.target);
   const releases: (() => void)[] = [];
   const cgroup = createContainerCgroup();
-  const args: string[] = [cgroup?.path ?? "-", String(mounts.length)];
+  const args: string[] = [cgroup?.path ?? "-"];
+  if (spec.rootfs) {
+    mkdirSync(IMAGE_SCRATCH, { recursive: true });
+    args.push(spec.rootfs.dir, spec.rootfs.readOnly ? "1" : "0", IMAGE_SCRATCH);
+  } else args.push("-", "0", "-");
+  args.push(String(mounts.length));
   try {
     for (const m of mounts) {
       const isFile = !statSync(m.source).isDirectory();
-      if (!under(m.target, targets)) releases.push(acquireMountPoint(m.target, isFile));
+      // Inside an image's root, mount points are made in the container's own layer, not on the host.
+      if (!spec.rootfs && !under(m.target, targets))
+        releases.push(acquireMountPoint(m.target, isFile));
       args.push(m.source, m.target, m.readOnly ? "1" : "0", isFile ? "file" : "dir");
     }
   } catch (err) {

@@ -44,36 +44,47 @@ describe("Dockerfile", () => {
     for (const s of all) expect(s.from).toBe("${NODE_IMAGE}");
   });
 
-  it("is multi-stage: builds with dev dependencies, ships production dependencies only", () => {
+  it("is multi-stage: builds with dev dependencies, ships the bundles and oclif's help plugin only", () => {
     expect(all.length).toBeGreaterThanOrEqual(2);
     const build = all.find((s) => s.name === "build")!;
+    const buildRun = build.body.filter((i) => i.op === "RUN").map((i) => i.args);
+    expect(buildRun.some((r) => /npm ci --ignore-scripts/.test(r))).toBe(true);
     expect(
-      build.body.some((i) => i.op === "RUN" && /tsc -p tsconfig\.build\.json/.test(i.args)),
+      buildRun.some((r) =>
+        r.includes("node scripts/runtime-modules.mjs /runtime @oclif/plugin-help"),
+      ),
     ).toBe(true);
-    const deps = all.find((s) => s.name === "deps")!;
-    expect(deps.body.some((i) => i.op === "RUN" && /npm ci --omit=dev/.test(i.args))).toBe(true);
+    // The final stage takes no npm install of its own: node_modules is the help plugin's closure.
+    expect(final.body.some((i) => i.op === "RUN" && /npm (ci|install)/.test(i.args))).toBe(false);
+  });
+
+  it("takes the npm registry and CA only when given, in the build stage, never into the image", () => {
+    const build = all.find((s) => s.name === "build")!;
+    expect(build.body.map((i) => `${i.op} ${i.args}`)).toContain("ARG NPM_REGISTRY=");
+    const npmCi = build.body.find((i) => i.op === "RUN" && i.args.includes("npm ci"))!.args;
+    expect(npmCi).toContain("--mount=type=secret,id=ca,target=/run/secrets/ca.crt");
+    expect(npmCi).toContain('if [ -n "$NPM_REGISTRY" ]');
+    expect(npmCi).toContain("if [ -s /run/secrets/ca.crt ]");
+    // Build arguments of the final stage end up in its history: it declares none.
+    expect(final.body.some((i) => i.op === "ARG")).toBe(false);
   });
 
   it("copies everything the entrypoints need into the final stage", () => {
     const copies = final.body.filter((i) => i.op === "COPY").map((i) => i.args);
-    expect(copies).toContain("--from=deps /src/node_modules ./node_modules");
-    expect(copies).toContain("--from=build /src/dist ./dist");
+    expect(copies).toContain("--from=build /runtime/node_modules ./node_modules");
+    expect(copies).toContain("--from=build /src/dist/cli ./dist/cli");
+    expect(copies).toContain("--from=build /src/dist/controller/bundle ./dist/controller/bundle");
     expect(copies).toContain("bin ./bin");
     expect(copies.some((c) => c.startsWith("package.json"))).toBe(true);
     // bin/coredog-controller imports the bundle ../dist/controller/bundle/main.js, which the build stage
-    // emits with scripts/build-controller.mjs (the bundle loads the webhook from the tsc output beside it).
+    // emits with scripts/build-controller.mjs (the webhook and the watcher); bin/kubectl-coredog the CLI's.
     const bin = readFileSync(path.join(repoRoot, "bin", "coredog-controller"), "utf8");
-    expect(bin).toContain('import("../dist/controller/bundle/main.js")');
+    expect(bin).toContain("../dist/controller/bundle/main.js");
     const build = all.find((s) => s.name === "build")!;
     const buildRun = build.body.filter((i) => i.op === "RUN").map((i) => i.args);
     expect(buildRun.some((r) => r.includes("node scripts/build-controller.mjs dist"))).toBe(true);
     expect(buildRun.some((r) => r.includes("node scripts/build-cli.mjs dist"))).toBe(true);
     expect(build.body.map((i) => `${i.op} ${i.args}`)).toContain("COPY scripts ./scripts");
-    const buildScript = readFileSync(
-      path.join(repoRoot, "scripts", "build-controller.mjs"),
-      "utf8",
-    );
-    expect(buildScript).toContain('"../webhook/main.js"');
     const tsconfig = JSON.parse(readFileSync(path.join(repoRoot, "tsconfig.build.json"), "utf8"));
     expect(tsconfig.include).toEqual(expect.arrayContaining(["src", "controller", "plugin"]));
     const buildCopies = all.find((s) => s.name === "build")!.body.filter((i) => i.op === "COPY");

@@ -42,12 +42,22 @@ describe("the controller bundle", () => {
         withClient.push(f);
     expect(withClient.length).toBeGreaterThan(0);
     const main = await readFile(join(bundle, "main.js"), "utf8");
-    const watcherMain = /import\("\.\/(main-[^"]+\.js)"\)/.exec(main)?.[1];
+    // main.js imports each program's chunk lazily: the watcher's is the one that defines runWatcher.
+    const programs = [...main.matchAll(/import\("\.\/(main-[^"]+\.js)"\)/g)].map((m) => m[1]!);
+    expect(programs).toHaveLength(2);
+    let watcherMain: string | undefined;
+    for (const f of programs)
+      if ((await readFile(join(bundle, f), "utf8")).includes("Usage: coredog-controller watcher"))
+        watcherMain = f;
     expect(watcherMain).toBeDefined();
     const atStart = await staticClosure(watcherMain!);
     for (const f of withClient) expect(atStart.has(f), `${f} is loaded at start`).toBe(false);
-    // the webhook stays the tsc output next to the bundle
-    expect(main).toContain('"../webhook/main.js"');
+    // the webhook is in the bundle too: nothing is left to node_modules or the tsc output
+    expect(main).not.toContain("../webhook/main.js");
+    for (const f of (await readdir(bundle)).filter((n) => n.endsWith(".js")))
+      expect(await readFile(join(bundle, f), "utf8")).not.toMatch(
+        /from\s*"(@kubernetes|pino|zod|yaml|prom-client|@aws-sdk)/,
+      );
   });
 
   it("runs: `coredog-controller version` and the watcher's --help through the bundle", async () => {
@@ -61,5 +71,7 @@ describe("the controller bundle", () => {
     expect(v.stdout).toMatch(/^coredog-controller \d+\.\d+\.\d+/);
     const help = await run(process.execPath, [runner, "watcher", "--help"]);
     expect(help.stdout).toContain("Usage: coredog-controller watcher");
+    const webhookHelp = await run(process.execPath, [runner, "webhook", "--help"]);
+    expect(webhookHelp.stdout).toContain("coredog-controller webhook");
   });
 });
