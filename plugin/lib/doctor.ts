@@ -108,51 +108,59 @@ export function settingsFrom(configMap: V1ConfigMap | null): {
   return result.ok ? { settings: result.settings, errors: [] } : { errors: result.errors };
 }
 
+/** One check: its problem, id and title; the outcome comes from `pass`, `fail`, `warn`, `info` or `as`. */
+function check(problem: number, id: string, title: string) {
+  const as = (status: CheckStatus, detail?: string, fix?: string): Check => ({
+    problem,
+    id,
+    status,
+    title,
+    detail,
+    fix,
+  });
+  return {
+    as,
+    pass: (detail?: string) => as("pass", detail),
+    fail: (detail: string, fix?: string) => as("fail", detail, fix),
+    warn: (detail: string, fix?: string) => as("warn", detail, fix),
+    info: (detail: string, fix?: string) => as("info", detail, fix),
+  };
+}
+
+const unreadable = (read: { reason: string }) => `cannot be read: ${read.reason}`;
+
 function webhookChecks(input: DoctorInput): Check[] {
   const checks: Check[] = [];
   const cfg = input.webhookConfig;
+  const exists = check(6, "webhook-config", "MutatingWebhookConfiguration coredog exists");
   if (!cfg.ok) {
-    checks.push({
-      problem: 6,
-      id: "webhook-config",
-      status: "warn",
-      title: "MutatingWebhookConfiguration coredog",
-      detail: `cannot be read: ${cfg.reason}`,
-    });
+    checks.push(
+      check(6, "webhook-config", "MutatingWebhookConfiguration coredog").warn(unreadable(cfg)),
+    );
   } else if (!cfg.value) {
-    checks.push({
-      problem: 6,
-      id: "webhook-config",
-      status: "fail",
-      title: "MutatingWebhookConfiguration coredog exists",
-      detail: "not found: no pod gets the directory",
-      fix: "kubectl coredog emergency webhook restore (if it was removed), or kubectl apply -k manifests && scripts/generate-cert.sh",
-    });
+    checks.push(
+      exists.fail(
+        "not found: no pod gets the directory",
+        "kubectl coredog emergency webhook restore (if it was removed), or kubectl apply -k manifests && scripts/generate-cert.sh",
+      ),
+    );
   } else {
     const hooks = cfg.value.webhooks ?? [];
-    checks.push({
-      problem: 6,
-      id: "webhook-config",
-      status: "pass",
-      title: "MutatingWebhookConfiguration coredog exists",
-      detail: hooks
-        .map(
-          (h) =>
-            `${h.name}: failurePolicy ${h.failurePolicy ?? "Fail"}, timeout ${h.timeoutSeconds ?? 10}s`,
-        )
-        .join("; "),
-    });
+    checks.push(
+      exists.pass(
+        hooks
+          .map(
+            (h) =>
+              `${h.name}: failurePolicy ${h.failurePolicy ?? "Fail"}, timeout ${h.timeoutSeconds ?? 10}s`,
+          )
+          .join("; "),
+      ),
+    );
     checks.push(caBundleCheck(input, cfg.value));
   }
   const pods = input.webhookPods;
   if (!pods.ok) {
-    checks.push({
-      problem: 6,
-      id: "webhook-pods",
-      status: "warn",
-      title: "webhook pods",
-      detail: `cannot be read: ${pods.reason}`,
-    });
+    checks.push(check(6, "webhook-pods", "webhook pods").warn(unreadable(pods)));
   } else {
     const ready = pods.value.filter(isReady);
     const crashing = pods.value.filter((p) =>
@@ -161,13 +169,10 @@ function webhookChecks(input: DoctorInput): Check[] {
       ),
     );
     const pulling = imagePullFailures(pods.value);
-    checks.push({
-      problem: 6,
-      id: "webhook-pods",
-      status: ready.length > 0 ? (ready.length < pods.value.length ? "warn" : "pass") : "fail",
-      title: "webhook pods ready",
-      detail: `${ready.length}/${pods.value.length} ready${crashing.length ? `, ${crashing.length} in CrashLoopBackOff` : ""}${pulling.length ? `, ${describePullFailures(pulling)}` : ""}`,
-      fix:
+    checks.push(
+      check(6, "webhook-pods", "webhook pods ready").as(
+        ready.length > 0 ? (ready.length < pods.value.length ? "warn" : "pass") : "fail",
+        `${ready.length}/${pods.value.length} ready${crashing.length ? `, ${crashing.length} in CrashLoopBackOff` : ""}${pulling.length ? `, ${describePullFailures(pulling)}` : ""}`,
         ready.length > 0
           ? undefined
           : pulling.length
@@ -175,128 +180,58 @@ function webhookChecks(input: DoctorInput): Check[] {
             : crashing.length
               ? "CrashLoopBackOff is usually the certificate: scripts/generate-cert.sh, then kubectl logs -n coredog-system -l app.kubernetes.io/component=webhook"
               : "kubectl get pods -n coredog-system -l app.kubernetes.io/component=webhook; kubectl describe them",
-    });
+      ),
+    );
   }
   return checks;
 }
 
 function caBundleCheck(input: DoctorInput, cfg: V1MutatingWebhookConfiguration): Check {
-  const title = "caBundle trusts the webhook's serving certificate";
+  const c = check(6, "ca-bundle", "caBundle trusts the webhook's serving certificate");
   const fix = "scripts/generate-cert.sh (rerun it to rotate)";
   const bundles = (cfg.webhooks ?? []).map((h) => decodeBase64(h.clientConfig?.caBundle));
   const cas = pemCertificates(bundles[0] ?? "");
-  if (cas.length === 0) {
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "fail",
-      title,
-      detail: "no caBundle (or no readable certificate in it)",
-      fix,
-    };
-  }
+  if (cas.length === 0) return c.fail("no caBundle (or no readable certificate in it)", fix);
   if (!input.tlsSecret.ok) {
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "warn",
-      title,
-      detail: `the serving certificate cannot be read: ${input.tlsSecret.reason}`,
-    };
+    return c.warn(`the serving certificate cannot be read: ${input.tlsSecret.reason}`);
   }
   const secret = input.tlsSecret.value;
-  if (!secret)
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "fail",
-      title,
-      detail: `secret ${NAMESPACE}/coredog-webhook-tls not found`,
-      fix,
-    };
+  if (!secret) return c.fail(`secret ${NAMESPACE}/coredog-webhook-tls not found`, fix);
   const serving = pemCertificates(decodeBase64(secret.data?.["tls.crt"]))[0];
-  if (!serving)
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "fail",
-      title,
-      detail: "tls.crt holds no readable certificate",
-      fix,
-    };
+  if (!serving) return c.fail("tls.crt holds no readable certificate", fix);
   if (!cas.some((ca) => serving.checkIssued(ca) && serving.verify(ca.publicKey))) {
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "fail",
-      title,
-      detail: "the serving certificate is not signed by any CA in the caBundle",
-      fix,
-    };
+    return c.fail("the serving certificate is not signed by any CA in the caBundle", fix);
   }
   if (!serving.checkHost(SERVICE_DNS)) {
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "fail",
-      title,
-      detail: `the serving certificate is not valid for ${SERVICE_DNS}`,
-      fix,
-    };
+    return c.fail(`the serving certificate is not valid for ${SERVICE_DNS}`, fix);
   }
   const left = Date.parse(serving.validTo) - input.now.getTime();
-  if (left <= 0) {
-    return {
-      problem: 6,
-      id: "ca-bundle",
-      status: "fail",
-      title,
-      detail: `the serving certificate expired on ${serving.validTo}`,
-      fix,
-    };
-  }
-  return {
-    problem: 6,
-    id: "ca-bundle",
-    status: left < 30 * 86_400_000 ? "warn" : "pass",
-    title,
-    detail: `valid for ${SERVICE_DNS} until ${serving.validTo} (${days(left)} days left)`,
-    fix: left < 30 * 86_400_000 ? fix : undefined,
-  };
+  if (left <= 0) return c.fail(`the serving certificate expired on ${serving.validTo}`, fix);
+  const soon = left < 30 * 86_400_000;
+  return c.as(
+    soon ? "warn" : "pass",
+    `valid for ${SERVICE_DNS} until ${serving.validTo} (${days(left)} days left)`,
+    soon ? fix : undefined,
+  );
 }
 
 function podChecks(input: DoctorInput, pod: V1Pod): Check[] {
   const checks: Check[] = [];
   const ns = input.podNamespace?.ok ? input.podNamespace.value : undefined;
   const decision = decide(pod, ns);
-  if (!decision.inject) {
-    checks.push({
-      problem: 1,
-      id: "decision",
-      status: "fail",
-      title: "the webhook's decision for this pod",
-      detail: `skip: ${decision.reason}`,
-      fix: SKIPS[decision.code].fix,
-    });
-  } else {
-    checks.push({
-      problem: 1,
-      id: "decision",
-      status: "pass",
-      title: "the webhook's decision for this pod",
-      detail: `inject at ${decision.path} into ${[...decision.initContainers, ...decision.containers].join(", ")}`,
-    });
-  }
+  const decisionCheck = check(1, "decision", "the webhook's decision for this pod");
+  checks.push(
+    decision.inject
+      ? decisionCheck.pass(
+          `inject at ${decision.path} into ${[...decision.initContainers, ...decision.containers].join(", ")}`,
+        )
+      : decisionCheck.fail(`skip: ${decision.reason}`, SKIPS[decision.code].fix),
+  );
   const mounted = mountedContainers(pod);
   const selected = namespaceSelected(input, ns);
+  const injected = check(1, "injected", "the pod has the node directory");
   if (mounted.length > 0) {
-    checks.push({
-      problem: 1,
-      id: "injected",
-      status: "pass",
-      title: "the pod has the node directory",
-      detail: `mounted in ${mounted.join(", ")}`,
-    });
+    checks.push(injected.pass(`mounted in ${mounted.join(", ")}`));
   } else if (decision.inject) {
     const recorded = pod.metadata?.annotations?.[ANNOTATION_INJECTED];
     let detail = "the pod was admitted without it";
@@ -309,14 +244,7 @@ function podChecks(input: DoctorInput, pod: V1Pod): Check[] {
       detail =
         "created before it was enabled, or while the webhook was unavailable (failurePolicy Ignore lets pods through)";
     }
-    checks.push({
-      problem: 1,
-      id: "injected",
-      status: "fail",
-      title: "the pod has the node directory",
-      detail,
-      fix,
-    });
+    checks.push(injected.fail(detail, fix));
   }
   checks.push(...nodeChecks(input, pod, decision.inject ? decision.path : undefined));
   return checks;
@@ -341,247 +269,163 @@ function watcherOn(input: DoctorInput, node: string | undefined): V1Pod | undefi
 }
 
 function nodeChecks(input: DoctorInput, pod: V1Pod, path: string | undefined): Check[] {
-  const checks: Check[] = [];
   const node = pod.spec?.nodeName;
   const ds = input.watcher.ok ? input.watcher.value : undefined;
+  const watcherCheck = check(2, "watcher", "a watcher runs on the pod's node");
   if (ds && isPaused(ds)) {
-    checks.push({
-      problem: 2,
-      id: "watcher",
-      status: "fail",
-      title: "a watcher runs on the pod's node",
-      detail: "the watcher DaemonSet is paused",
-      fix: "kubectl coredog emergency watcher resume",
-    });
-    return checks;
+    return [
+      watcherCheck.fail(
+        "the watcher DaemonSet is paused",
+        "kubectl coredog emergency watcher resume",
+      ),
+    ];
   }
   const watcher = watcherOn(input, node);
-  if (!node) {
-    checks.push({
-      problem: 2,
-      id: "watcher",
-      status: "info",
-      title: "a watcher runs on the pod's node",
-      detail: "the pod is not scheduled yet",
-    });
-    return checks;
-  }
+  if (!node) return [watcherCheck.info("the pod is not scheduled yet")];
   if (!watcher) {
-    checks.push({
-      problem: 2,
-      id: "watcher",
-      status: "fail",
-      title: "a watcher runs on the pod's node",
-      detail: input.watcherPods.ok
-        ? `no watcher pod on node ${node}`
-        : `cannot be read: ${input.watcherPods.reason}`,
-      fix: "kubectl get ds coredog-watcher -n coredog-system; check its tolerations and nodeSelector",
-    });
-    return checks;
+    return [
+      watcherCheck.fail(
+        input.watcherPods.ok ? `no watcher pod on node ${node}` : unreadable(input.watcherPods),
+        "kubectl get ds coredog-watcher -n coredog-system; check its tolerations and nodeSelector",
+      ),
+    ];
   }
-  checks.push({
-    problem: 2,
-    id: "watcher",
-    status: isReady(watcher) ? "pass" : "fail",
-    title: "a watcher runs on the pod's node",
-    detail: `${watcher.metadata?.name} on ${node}: ${isReady(watcher) ? "ready" : "not ready"}`,
-    fix: isReady(watcher) ? undefined : `kubectl logs -n coredog-system ${watcher.metadata?.name}`,
-  });
+  const checks: Check[] = [];
+  const ready = isReady(watcher);
+  checks.push(
+    watcherCheck.as(
+      ready ? "pass" : "fail",
+      `${watcher.metadata?.name} on ${node}: ${ready ? "ready" : "not ready"}`,
+      ready ? undefined : `kubectl logs -n coredog-system ${watcher.metadata?.name}`,
+    ),
+  );
   const state = nodeStateOf(watcher);
+  const patternCheck = check(2, "core-pattern", "the node's kernel.core_pattern");
   if (!state) {
-    checks.push({
-      problem: 2,
-      id: "core-pattern",
-      status: "warn",
-      title: "the node's kernel.core_pattern",
-      detail: "the watcher has not published the node's state yet",
-    });
+    checks.push(patternCheck.warn("the watcher has not published the node's state yet"));
     return checks;
   }
   const pattern = state.corePattern;
   const want = path ? `${path.replace(/\/$/, "")}/` : undefined;
+  const patternMatches = check(
+    2,
+    "core-pattern",
+    "the node's kernel.core_pattern matches the pod's path",
+  );
   if (pattern === null) {
-    checks.push({
-      problem: 2,
-      id: "core-pattern",
-      status: "warn",
-      title: "the node's kernel.core_pattern",
-      detail: "the watcher could not read it",
-    });
+    checks.push(patternCheck.warn("the watcher could not read it"));
   } else if (pattern.startsWith("|")) {
-    checks.push({
-      problem: 2,
-      id: "core-pattern",
-      status: "fail",
-      title: "the node's kernel.core_pattern",
-      detail: `"${pattern}" pipes cores to a program (systemd-coredump, apport...), not into the pod's directory`,
-      fix: `on the node: sysctl -w kernel.core_pattern=${CORE_PATTERN} (or install overlays/node-setup)`,
-    });
+    checks.push(
+      patternCheck.fail(
+        `"${pattern}" pipes cores to a program (systemd-coredump, apport...), not into the pod's directory`,
+        `on the node: sysctl -w kernel.core_pattern=${CORE_PATTERN} (or install overlays/node-setup)`,
+      ),
+    );
   } else if (want && !pattern.startsWith(want)) {
-    checks.push({
-      problem: 2,
-      id: "core-pattern",
-      status: "fail",
-      title: "the node's kernel.core_pattern matches the pod's path",
-      detail: `core_pattern is "${pattern}", the pod's directory is at ${path}`,
-      fix: `the path must be the same on every pod of the node: sysctl -w kernel.core_pattern=${want}core.%e.%p.%h.%t, or enable with --path ${pattern.replace(/\/[^/]*$/, "") || "/corefile"}`,
-    });
+    checks.push(
+      patternMatches.fail(
+        `core_pattern is "${pattern}", the pod's directory is at ${path}`,
+        `the path must be the same on every pod of the node: sysctl -w kernel.core_pattern=${want}core.%e.%p.%h.%t, or enable with --path ${pattern.replace(/\/[^/]*$/, "") || "/corefile"}`,
+      ),
+    );
   } else {
-    checks.push({
-      problem: 2,
-      id: "core-pattern",
-      status: "pass",
-      title: "the node's kernel.core_pattern matches the pod's path",
-      detail: pattern,
-    });
+    checks.push(patternMatches.pass(pattern));
   }
   checks.push(writableCheck(pod, state, node));
-  checks.push({
-    problem: 2,
-    id: "ulimit",
-    status: "info",
-    title: "ulimit -c in the container",
-    detail: "not visible through the API",
-    fix: `kubectl exec ${pod.metadata?.name} -n ${pod.metadata?.namespace} -- grep 'core file' /proc/1/limits shows the main process's limit (kubectl exec ... -- sh -c 'ulimit -c' shows the runtime's default); it must not be 0: add ulimit -c unlimited to the start script`,
-  });
+  checks.push(
+    check(2, "ulimit", "ulimit -c in the container").info(
+      "not visible through the API",
+      `kubectl exec ${pod.metadata?.name} -n ${pod.metadata?.namespace} -- grep 'core file' /proc/1/limits shows the main process's limit (kubectl exec ... -- sh -c 'ulimit -c' shows the runtime's default); it must not be 0: add ulimit -c unlimited to the start script`,
+    ),
+  );
   const dirs = containerDumpDirs(pod);
   const shared = dirs.filter((d) => !d.own);
-  checks.push({
-    problem: 3,
-    id: "dump-path",
-    status: dirs.length === 0 ? "info" : shared.length > 0 ? "warn" : "pass",
-    title: "cores land where the watcher can name the pod and the container",
-    detail:
+  checks.push(
+    check(3, "dump-path", "cores land where the watcher can name the pod and the container").as(
+      dirs.length === 0 ? "info" : shared.length > 0 ? "warn" : "pass",
       dirs.length === 0
         ? `${NODE_DUMP_DIR}/${pod.metadata?.namespace}/${pod.metadata?.name}/<container>/`
         : dirs.map((d) => `${d.container}: ${d.dir}`).join(", ") +
-          (shared.length > 0
-            ? ` (${shared.map((d) => d.container).join(", ")} share the pod's directory: admitted before each container had its own, so the container is guessed)`
-            : ""),
-    ...(shared.length > 0
-      ? {
-          fix: "restart the workload (kubectl rollout restart ...) so its new pods get a directory per container",
-        }
-      : {}),
-  });
-  if (state.lastError) {
-    checks.push({
-      problem: 4,
-      id: "upload-error",
-      status: "fail",
-      title: "uploads from this node succeed",
-      detail: `last error at ${state.lastError.at}: ${state.lastError.message}`,
-      fix: "check StorageConfig and the Secret coredog-storage; kubectl coredog logs | grep error",
-    });
-  } else {
-    checks.push({
-      problem: 4,
-      id: "upload-error",
-      status: "pass",
-      title: "uploads from this node succeed",
-      detail: state.lastUpload
-        ? `last upload ${state.lastUpload.at}: ${state.lastUpload.key}`
-        : "no upload yet",
-    });
-  }
+            (shared.length > 0
+              ? ` (${shared.map((d) => d.container).join(", ")} share the pod's directory: admitted before each container had its own, so the container is guessed)`
+              : ""),
+      shared.length > 0
+        ? "restart the workload (kubectl rollout restart ...) so its new pods get a directory per container"
+        : undefined,
+    ),
+  );
+  const uploads = check(4, "upload-error", "uploads from this node succeed");
+  checks.push(
+    state.lastError
+      ? uploads.fail(
+          `last error at ${state.lastError.at}: ${state.lastError.message}`,
+          "check StorageConfig and the Secret coredog-storage; kubectl coredog logs | grep error",
+        )
+      : uploads.pass(
+          state.lastUpload
+            ? `last upload ${state.lastUpload.at}: ${state.lastUpload.key}`
+            : "no upload yet",
+        ),
+  );
   if (state.filesWaiting > 0) {
-    checks.push({
-      problem: 4,
-      id: "waiting",
-      status: "warn",
-      title: "nothing waiting on the node",
-      detail: `${state.filesWaiting} file(s), ${state.bytesWaiting} bytes waiting`,
-    });
+    checks.push(
+      check(4, "waiting", "nothing waiting on the node").warn(
+        `${state.filesWaiting} file(s), ${state.bytesWaiting} bytes waiting`,
+      ),
+    );
   }
   if (state.settingsError) {
-    checks.push({
-      problem: 4,
-      id: "watcher-settings",
-      status: "fail",
-      title: "the watcher accepted the settings",
-      detail: state.settingsError,
-      fix: "fix config.yaml in configmap coredog; the watcher keeps its last good settings meanwhile",
-    });
+    checks.push(
+      check(4, "watcher-settings", "the watcher accepted the settings").fail(
+        state.settingsError,
+        "fix config.yaml in configmap coredog; the watcher keeps its last good settings meanwhile",
+      ),
+    );
   }
   return checks;
 }
 
 function settingsChecks(input: DoctorInput): Check[] {
-  const checks: Check[] = [];
-  if (!input.configMap.ok) {
-    return [
-      {
-        problem: 4,
-        id: "settings",
-        status: "warn",
-        title: "settings (configmap coredog)",
-        detail: `cannot be read: ${input.configMap.reason}`,
-      },
-    ];
-  }
-  if (!input.configMap.value) {
-    return [
-      {
-        problem: 4,
-        id: "settings",
-        status: "fail",
-        title: "settings (configmap coredog)",
-        detail: "not found",
-        fix: "kubectl apply -k manifests",
-      },
-    ];
-  }
+  const configMap = check(4, "settings", "settings (configmap coredog)");
+  if (!input.configMap.ok) return [configMap.warn(unreadable(input.configMap))];
+  if (!input.configMap.value) return [configMap.fail("not found", "kubectl apply -k manifests")];
   const { settings, errors } = settingsFrom(input.configMap.value);
-  if (!settings) {
-    return [
-      {
-        problem: 4,
-        id: "settings",
-        status: "fail",
-        title: "settings are valid",
-        detail: errors.join("; "),
-        fix: "kubectl edit cm coredog -n coredog-system",
-      },
-    ];
-  }
-  checks.push({ problem: 4, id: "settings", status: "pass", title: "settings are valid" });
-  checks.push({
-    problem: 4,
-    id: "storage",
-    status: settings.storage.configured ? "pass" : "fail",
-    title: "storage is configured",
-    detail: settings.storage.configured
-      ? `${settings.storage.protocol} ${settings.storage.endpoint ?? ""} ${settings.storage.bucket ?? settings.storage.cfsPath ?? ""}`.trim()
-      : "no StorageConfig: cores stay on the nodes",
-    fix: settings.storage.configured ? undefined : "set StorageConfig in configmap coredog",
-  });
-  checks.push({
-    problem: 4,
-    id: "delete-local",
-    status: settings.deleteLocalCorefile ? "pass" : "fail",
-    title: "DeleteLocalCorefile: true",
-    detail: settings.deleteLocalCorefile
-      ? `gc_type ${settings.gcType}`
-      : "DeleteLocalCorefile is false: the nodes keep every core",
-    fix: settings.deleteLocalCorefile
-      ? undefined
-      : "set DeleteLocalCorefile: true in configmap coredog",
-  });
+  const valid = check(4, "settings", "settings are valid");
+  if (!settings)
+    return [valid.fail(errors.join("; "), "kubectl edit cm coredog -n coredog-system")];
+  const checks: Check[] = [valid.pass()];
+  const { storage } = settings;
+  checks.push(
+    storage.configured
+      ? check(4, "storage", "storage is configured").pass(
+          `${storage.protocol} ${storage.endpoint ?? ""} ${storage.bucket ?? storage.cfsPath ?? ""}`.trim(),
+        )
+      : check(4, "storage", "storage is configured").fail(
+          "no StorageConfig: cores stay on the nodes",
+          "set StorageConfig in configmap coredog",
+        ),
+  );
+  const deleteLocal = check(4, "delete-local", "DeleteLocalCorefile: true");
+  checks.push(
+    settings.deleteLocalCorefile
+      ? deleteLocal.pass(`gc_type ${settings.gcType}`)
+      : deleteLocal.fail(
+          "DeleteLocalCorefile is false: the nodes keep every core",
+          "set DeleteLocalCorefile: true in configmap coredog",
+        ),
+  );
   const channels = settings.noticeChannels;
-  checks.push({
-    problem: 5,
-    id: "notice-channels",
-    status: channels.length > 0 ? "pass" : "fail",
-    title: "NoticeChannel is configured",
-    detail:
-      channels.length > 0
-        ? channels.map((c) => c.chan + (c.keyword ? ` (keyword "${c.keyword}")` : "")).join(", ")
-        : "NoticeChannel is empty: nobody is told",
-    fix:
-      channels.length > 0
-        ? undefined
-        : "add a channel under NoticeChannel in configmap coredog (chan + webhookurl)",
-  });
+  const channelCheck = check(5, "notice-channels", "NoticeChannel is configured");
+  checks.push(
+    channels.length > 0
+      ? channelCheck.pass(
+          channels.map((c) => c.chan + (c.keyword ? ` (keyword "${c.keyword}")` : "")).join(", "),
+        )
+      : channelCheck.fail(
+          "NoticeChannel is empty: nobody is told",
+          "add a channel under NoticeChannel in configmap coredog (chan + webhookurl)",
+        ),
+  );
   const pod = input.pod;
   if (pod && channels.length > 0) {
     const ns = pod.metadata?.namespace ?? "";
@@ -593,19 +437,16 @@ function settingsChecks(input: DoctorInput): Check[] {
       name,
     ];
     const deaf = channels.filter((c) => !keywordMatches(c.keyword, subjects));
-    checks.push({
-      problem: 5,
-      id: "keyword",
-      status: deaf.length === channels.length ? "fail" : deaf.length > 0 ? "info" : "pass",
-      title: "a channel's keyword lets this pod through",
-      detail: deaf.length
-        ? `filtered out by ${deaf.map((c) => `${c.chan} (keyword "${c.keyword}")`).join(", ")}`
-        : "every channel hears about it",
-      fix:
-        deaf.length === channels.length
-          ? "change the keyword, or add a channel without one"
-          : undefined,
-    });
+    const all = deaf.length === channels.length;
+    checks.push(
+      check(5, "keyword", "a channel's keyword lets this pod through").as(
+        all ? "fail" : deaf.length > 0 ? "info" : "pass",
+        deaf.length
+          ? `filtered out by ${deaf.map((c) => `${c.chan} (keyword "${c.keyword}")`).join(", ")}`
+          : "every channel hears about it",
+        all ? "change the keyword, or add a channel without one" : undefined,
+      ),
+    );
   }
   return checks;
 }
@@ -638,67 +479,38 @@ function storageChecks(input: DoctorInput): Check[] {
     .map((p) => nodeStateOf(p))
     .filter((s): s is NodeState => s !== null);
   if (states.length === 0) return [];
-  const failing = states.filter((s) => s.storageError);
-  if (failing.length === 0) {
-    return [
-      {
-        problem: 4,
-        id: "store-accepts",
-        status: "pass",
-        title: "the store accepts uploads",
-        detail: `no failing upload on ${states.length} node(s)`,
-      },
-    ];
-  }
-  return failing.map((s) => ({
-    problem: 4,
-    id: "store-accepts",
-    status: "fail" as const,
-    title: "the store accepts uploads",
-    detail: `${s.node} at ${s.storageError!.at}: ${s.storageError!.message}`,
-    fix: storageFix(s.storageError!.message),
-  }));
+  const accepts = check(4, "store-accepts", "the store accepts uploads");
+  const failing = states.flatMap((s) =>
+    s.storageError ? [{ node: s.node, ...s.storageError }] : [],
+  );
+  if (failing.length === 0) return [accepts.pass(`no failing upload on ${states.length} node(s)`)];
+  return failing.map((f) =>
+    accepts.fail(`${f.node} at ${f.at}: ${f.message}`, storageFix(f.message)),
+  );
 }
 
 /** Whether the pod's users can create their cores: the node directory's mode (the kubelet copies it) and users. */
 function writableCheck(pod: V1Pod, state: NodeState, node: string): Check {
-  const title = "the pod's users can create their cores in their directories";
+  const c = check(2, "dir-writable", "the pod's users can create their cores in their directories");
   const dir = state.dumpDir;
   if (!dir) {
-    return {
-      problem: 2,
-      id: "dir-writable",
-      status: "warn",
-      title,
-      detail: `the watcher on ${node} does not report its directory's mode (a CoreDog from before non-root support?)`,
-      fix: "kubectl apply -k manifests with the current CoreDog, then kubectl coredog doctor again",
-    };
+    return c.warn(
+      `the watcher on ${node} does not report its directory's mode (a CoreDog from before non-root support?)`,
+      "kubectl apply -k manifests with the current CoreDog, then kubectl coredog doctor again",
+    );
   }
   const where = `${NODE_DUMP_DIR} on ${node} is ${dir.mode} owned by ${dir.uid}:${dir.gid}`;
   const blocked = blockedUsers(pod, dir);
-  if (blocked.length === 0) {
-    return { problem: 2, id: "dir-writable", status: "pass", title, detail: where };
-  }
+  if (blocked.length === 0) return c.pass(where);
   const who = blocked.map(({ user }) => `${user.container} (${describeUser(user)})`).join(", ");
   const fix = `the watcher gives ${NODE_DUMP_DIR} mode ${DUMP_DIR_MODE.toString(8)} at start and fixes existing directories at every rescan: restart it on ${node} (kubectl -n coredog-system delete pod -l app.kubernetes.io/component=watcher --field-selector spec.nodeName=${node}), or on the node: chmod ${DUMP_DIR_MODE.toString(8)} ${NODE_DUMP_DIR}`;
   if (blocked.every((b) => b.unknown)) {
-    return {
-      problem: 2,
-      id: "dir-writable",
-      status: "warn",
-      title,
-      detail: `${where}; ${who} run as the image's user: unless that is root, the kernel cannot create their cores`,
+    return c.warn(
+      `${where}; ${who} run as the image's user: unless that is root, the kernel cannot create their cores`,
       fix,
-    };
+    );
   }
-  return {
-    problem: 2,
-    id: "dir-writable",
-    status: "fail",
-    title,
-    detail: `${where}: the kernel cannot create the cores of ${who}`,
-    fix,
-  };
+  return c.fail(`${where}: the kernel cannot create the cores of ${who}`, fix);
 }
 
 /** The watchers' pods that cannot get their image: no core is taken on those nodes. */
@@ -706,14 +518,10 @@ function watcherImageChecks(input: DoctorInput): Check[] {
   const failures = input.watcherPods.ok ? imagePullFailures(input.watcherPods.value) : [];
   if (failures.length === 0) return [];
   return [
-    {
-      problem: 2,
-      id: "watcher-image",
-      status: "fail",
-      title: "watcher pods have their image",
-      detail: describePullFailures(failures),
-      fix: pullFix(failures),
-    },
+    check(2, "watcher-image", "watcher pods have their image").fail(
+      describePullFailures(failures),
+      pullFix(failures),
+    ),
   ];
 }
 
