@@ -16,11 +16,11 @@ import { NodeStatePublisher } from "./nodestatepublisher.js";
 import { Pipeline, type PodLookup } from "./pipeline.js";
 import type { Backoff } from "../retry.js";
 import { startHttp } from "./server.js";
-import { SettingsSource } from "./settingsource.js";
 import { createCfsStore, createLazyS3Store } from "./store.js";
 import type { Store } from "./storetypes.js";
 import type { Reporter } from "./types.js";
 import { errorText } from "../../src/errortext.js";
+import { settingsFile, type SettingsEvent, type SettingsFile } from "../settingsfile.js";
 
 export interface WatcherDeps {
   log?: Logger;
@@ -39,7 +39,7 @@ export interface RunningWatcher {
   address: string;
   pipeline: Pipeline;
   detector: Detector;
-  settings: SettingsSource;
+  settings: SettingsFile;
   /** Runs the periodic maintenance now: rescan, journal prune, disk guard, empty directories. */
   maintain(): Promise<void>;
   stop(): Promise<void>;
@@ -76,24 +76,47 @@ function storeFactory(): (s: Settings) => Store {
   };
 }
 
+/** The watcher's settings log lines; at start a bad file is not logged here, the watcher refuses to start. */
+function logSettings(log: Logger, file: string | undefined): (e: SettingsEvent) => void {
+  return (e) => {
+    if (e.kind === "loaded") {
+      for (const w of e.warnings) log.warn(`settings warning: ${w}`);
+      if (!e.first) log.info(`settings reloaded from ${file}`);
+    } else if (e.kind === "unreadable" && e.kept) {
+      log.error(
+        `settings error: cannot read ${file}: ${e.message}; keeping the last good settings`,
+      );
+    } else if (e.kind === "invalid" && e.kept) {
+      log.error(
+        `settings error in ${file}: ${e.errors.join("; ")}; keeping the last good settings`,
+      );
+    }
+  };
+}
+
 export async function startWatcher(
   o: WatcherOptions,
   deps: WatcherDeps = {},
 ): Promise<RunningWatcher> {
   const log = deps.log ?? createLogger({ format: o.logFormat });
-  const settings = new SettingsSource(
-    o.config,
-    log,
-    // Only called on reloads, after everything below exists.
-    (s) => {
+  const settings = settingsFile({
+    file: o.config,
+    report: logSettings(log, o.config),
+    // Only called on reloads, which start once everything below exists.
+    onChange: (s) => {
       pl.setConcurrency(s.watcher.maxParallelUploads);
       publisher.poke();
     },
-    deps.settingsPollMs,
-  );
+    log,
+    intervalMs: deps.settingsPollMs ?? 5000,
+    debounceMs: 200,
+  });
   const bad = await settings.load();
-  if (bad) throw new Error(`settings error in ${o.config}: ${bad.join("; ")}`);
-  if (!settings.get().storage.configured) {
+  const loaded = settings.current();
+  if (!loaded) throw new Error(`settings error in ${o.config}: ${bad?.join("; ")}`);
+  // A reload never takes good settings away.
+  const current = (): Settings => settings.current() ?? loaded;
+  if (!current().storage.configured) {
     log.warn("storage is not configured: cores are kept on the node and not uploaded");
   }
   if (o.configureCorePattern) await configureCorePattern(log);
@@ -122,7 +145,7 @@ export async function startWatcher(
       ...(kc ? { kc } : {}),
       nodeName: o.nodeName,
       log,
-      settings: () => settings.get(),
+      settings: current,
     });
   }
   const metrics = createMetrics();
@@ -136,7 +159,7 @@ export async function startWatcher(
     journal,
     log,
     metrics,
-    settings: () => settings.get(),
+    settings: current,
     store: storeFactory(),
     reporter,
     ...(pods ? { pods } : {}),
@@ -145,7 +168,7 @@ export async function startWatcher(
   const det = new Detector({
     dir: o.dir,
     journalDir: o.journal,
-    quietMillis: () => settings.get().watcher.quietMillis,
+    quietMillis: () => current().watcher.quietMillis,
     log,
     onStable: (p, st, completion) => pl.handle(p, st, completion),
     isKnown: (p, st) => pl.isKnown(p, st),
@@ -193,7 +216,7 @@ export async function startWatcher(
     dumpDir = (await ensureDirModes(o.dir, o.journal, log)) ?? dumpDir;
     const scan = await det.scan();
     await pl.prune();
-    const s = settings.get();
+    const s = current();
     await guard.check(scan, s.watcher.diskLimitBytes, s.watcher.diskGuardDeleteUploaded);
     await guard.sweep(scan);
     publisher.poke();
@@ -210,7 +233,7 @@ export async function startWatcher(
     ready: () => (ready ? null : "initial scan not done"),
     healthy: () => {
       if (!det.running) return "the file watch is not running";
-      const limit = (3 * settings.get().watcher.rescanSeconds + 60) * 1000;
+      const limit = (3 * current().watcher.rescanSeconds + 60) * 1000;
       if (ready && Date.now() - det.lastScan > limit) return "no rescan for too long";
       return null;
     },
@@ -229,7 +252,7 @@ export async function startWatcher(
   const schedule = () => {
     rescanTimer = setTimeout(() => {
       void maintainOnce().finally(schedule);
-    }, settings.get().watcher.rescanSeconds * 1000);
+    }, current().watcher.rescanSeconds * 1000);
   };
   schedule();
 

@@ -12,9 +12,9 @@ import { createThreadLogSink } from "./logsink.js";
 import { createMetrics } from "./metrics.js";
 import { createNamespaceCache, type NamespaceCache } from "./namespaces.js";
 import { createWebhookServer } from "./server.js";
-import { watchSettings } from "./settings.js";
 import { createAlerter, type SendFn } from "./alerts.js";
 import { errorText } from "../../src/errortext.js";
+import { settingsFile, type SettingsEvent } from "../settingsfile.js";
 
 export interface WebhookDeps {
   /** Where log lines go (default: stdout, batched per event-loop turn). */
@@ -40,6 +40,39 @@ export interface RunningWebhook {
   flushLogs(): Promise<void>;
 }
 
+/** The webhook's settings log lines. */
+function logSettings(log: Logger, file: string): (e: SettingsEvent) => void {
+  return (e) => {
+    if (e.kind === "loaded") {
+      // Warnings are about other parts (storage is the watcher's); not the webhook's business.
+      for (const w of e.warnings) log.debug({ file }, `settings ${file}: ${w}`);
+      log.info(
+        {
+          file,
+          noticeChannels: e.settings.noticeChannels.length,
+          alertOnError: e.settings.webhook.alertOnError,
+        },
+        e.first ? "loaded settings" : "reloaded settings",
+      );
+      return;
+    }
+    const then = e.kept
+      ? "keeping the last good settings"
+      : "running without alert channels until it is fixed";
+    if (e.kind === "unreadable") {
+      log.error(
+        { file, error: e.message },
+        `error reading settings ${file}: ${e.message}; ${then}`,
+      );
+    } else {
+      log.error(
+        { file, errors: e.errors },
+        `error in settings ${file}: ${e.errors.join("; ")}; ${then}`,
+      );
+    }
+  };
+}
+
 export async function startWebhook(
   args: WebhookArgs,
   deps: WebhookDeps = {},
@@ -62,9 +95,16 @@ export async function startWebhook(
       "loaded TLS certificate",
     );
 
-    const settings = watchSettings({ file: args.config, log, intervalMs: deps.recheckMs });
+    const settings = settingsFile({
+      file: args.config,
+      report: logSettings(log, args.config),
+      log,
+      intervalMs: deps.recheckMs,
+    });
     cleanups.push(() => settings.stop());
-    await settings.check();
+    // Without good settings the webhook still serves; it only has no alert channels until the file is fixed.
+    await settings.load();
+    settings.start();
 
     let namespaces = deps.namespaces;
     if (!namespaces) {
