@@ -2,6 +2,15 @@
 // every thread's NT_PRSTATUS, the NT_SIGINFO, the NT_AUXV and the NT_FILE mappings. Bounded in what it
 // reads and holds; never throws: what it could not read is listed in `problems`.
 import { isElfCoreHeader, type ReadFn } from "./elfcore.js";
+import {
+  NT_AUXV,
+  NT_FILE,
+  NT_PRSTATUS,
+  NT_SIGINFO,
+  PN_XNUM,
+  PT_LOAD,
+  PT_NOTE,
+} from "./elfconst.js";
 
 export const CORE_LIMITS = {
   /** The kernel's default vm.max_map_count is 65530; a core has one PT_LOAD per mapping. */
@@ -16,13 +25,6 @@ export const CORE_LIMITS = {
   chunkBytes: 64 * 1024,
 };
 
-const PT_LOAD = 1;
-const PT_NOTE = 4;
-const PN_XNUM = 0xffff;
-const NT_PRSTATUS = 1;
-const NT_AUXV = 6;
-const NT_SIGINFO = 0x53494749;
-const NT_FILE = 0x46494c45;
 export const PF_X = 1;
 export const PF_W = 2;
 export const PF_R = 4;

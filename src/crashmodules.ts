@@ -4,6 +4,7 @@
 import type { FileMapping } from "./crashcore.js";
 import { PF_X } from "./crashcore.js";
 import type { CoreMemory } from "./crashmemory.js";
+import { NT_GNU_BUILD_ID, PT_LOAD, PT_NOTE } from "./elfconst.js";
 
 export interface Module {
   path: string;
@@ -18,10 +19,6 @@ export interface Module {
 }
 
 export const MODULE_LIMITS = { maxModules: 4096, maxNoteBytes: 4096, maxProgramHeaders: 64 };
-
-const PT_LOAD = 1;
-const PT_NOTE = 4;
-const NT_GNU_BUILD_ID = 3;
 
 function dv(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);

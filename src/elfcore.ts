@@ -1,6 +1,17 @@
 // ELF core dumps: what crashed and how, from the ELF header, the program headers and the PT_NOTE
 // segments only (never the memory image), through an injected reader so that this module does no I/O.
 
+import {
+  ET_CORE,
+  NT_AUXV,
+  NT_FILE,
+  NT_PRPSINFO,
+  NT_PRSTATUS,
+  NT_SIGINFO,
+  PN_XNUM,
+  PT_NOTE,
+} from "./elfconst.js";
+
 export interface CoreInfo {
   /** The signal that caused the dump (NT_SIGINFO si_signo, else pr_cursig of the first thread). */
   signal?: number;
@@ -28,16 +39,6 @@ export interface CoreInfo {
 }
 
 export type ReadFn = (offset: number, length: number) => Promise<Uint8Array>;
-
-const ET_CORE = 4;
-const PT_NOTE = 4;
-const PN_XNUM = 0xffff;
-
-const NT_PRSTATUS = 1;
-const NT_PRPSINFO = 3;
-const NT_AUXV = 6;
-const NT_SIGINFO = 0x53494749;
-const NT_FILE = 0x46494c45;
 
 const AT_NULL = 0n;
 const AT_ENTRY = 9n;

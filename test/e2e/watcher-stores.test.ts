@@ -196,76 +196,65 @@ function expectNoFlexibleChecksums(requests: RecordedRequest[]): void {
 }
 
 describe("strict S3-compatible stores", () => {
-  it("a store refusing flexible checksums and aws-chunked (B2, MinIO/Ceph before 2025), path style: stored, verified, deleted, linked", async () => {
-    const s3 = await strictS3(["no-flexible-checksums"]);
-    const watcher = await crashWith(
-      "crasher-b2",
-      `  protocol: minio
-  S3Endpoint: ${s3.endpoint}
+  /** StorageConfig lines for a store: its protocol and endpoint, then the rig's region, bucket and keys. */
+  const storage = (
+    s3: RigS3,
+    protocol: string,
+    endpoint: string,
+    extra = "",
+  ) => `  protocol: ${protocol}
+  S3Endpoint: ${endpoint}
   s3Region: ${s3.region}
   S3Bucket: crashes
   s3AccesskeyID: ${s3.accessKeyId}
   s3SecretAccessKey: ${s3.secretAccessKey}
-`,
-    );
-    await expectStoredAndLinked(s3, watcher, "crasher-b2");
-    await watcher.stop();
-    expectNoFlexibleChecksums(s3.requests);
-    expect(s3.requests.every((r) => r.host === new URL(s3.endpoint).host)).toBe(true);
-  }, 180_000);
+${extra}`;
 
-  it("COS (virtual-hosted by default, no flexible checksums): stored, verified, deleted, linked", async () => {
-    const s3 = await strictS3(["no-flexible-checksums"]);
-    const watcher = await crashWith(
-      "crasher-cos",
-      `  protocol: cos
-  S3Endpoint: ${s3.vhostEndpoint}
-  s3Region: ${s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${s3.accessKeyId}
-  s3SecretAccessKey: ${s3.secretAccessKey}
-`,
-    );
-    await expectStoredAndLinked(s3, watcher, "crasher-cos");
-    await watcher.stop();
-    expectNoFlexibleChecksums(s3.requests);
-    expect(new Set(s3.requests.map((r) => r.host))).toEqual(
-      new Set([`crashes.${new URL(s3.vhostEndpoint).host}`]),
-    );
-  }, 180_000);
-
-  it("OSS (refuses path style and flexible checksums): stored, verified, deleted, linked", async () => {
-    const s3 = await strictS3(["virtual-hosted-only", "no-flexible-checksums"]);
-    const watcher = await crashWith(
-      "crasher-oss",
-      `  protocol: oss
-  S3Endpoint: ${s3.vhostEndpoint}
-  s3Region: ${s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${s3.accessKeyId}
-  s3SecretAccessKey: ${s3.secretAccessKey}
-`,
-    );
-    await expectStoredAndLinked(s3, watcher, "crasher-oss");
-    await watcher.stop();
-    expectNoFlexibleChecksums(s3.requests);
-    expect(new Set(s3.requests.map((r) => r.host))).toEqual(
-      new Set([`crashes.${new URL(s3.vhostEndpoint).host}`]),
-    );
-  }, 180_000);
+  it.each([
+    {
+      store:
+        "a store refusing flexible checksums and aws-chunked (B2, MinIO/Ceph before 2025), path style",
+      pod: "crasher-b2",
+      strict: ["no-flexible-checksums"] as S3Strictness[],
+      protocol: "s3",
+      // Path style: every request goes to the endpoint's own host.
+      endpoint: (s3: RigS3) => s3.endpoint,
+    },
+    {
+      store: "COS (virtual-hosted by default, no flexible checksums)",
+      pod: "crasher-cos",
+      strict: ["no-flexible-checksums"] as S3Strictness[],
+      protocol: "cos",
+      endpoint: (s3: RigS3) => s3.vhostEndpoint,
+    },
+    {
+      store: "OSS (refuses path style and flexible checksums)",
+      pod: "crasher-oss",
+      strict: ["virtual-hosted-only", "no-flexible-checksums"] as S3Strictness[],
+      protocol: "oss",
+      endpoint: (s3: RigS3) => s3.vhostEndpoint,
+    },
+  ])(
+    "$store: stored, verified, deleted, linked",
+    async ({ pod, strict, protocol, endpoint }) => {
+      const s3 = await strictS3(strict);
+      const watcher = await crashWith(pod, storage(s3, protocol, endpoint(s3)));
+      await expectStoredAndLinked(s3, watcher, pod);
+      await watcher.stop();
+      expectNoFlexibleChecksums(s3.requests);
+      const host = new URL(endpoint(s3)).host;
+      // Virtual-hosted stores get the bucket in the host name, path-style ones the endpoint's host as it is.
+      const expected = protocol === "s3" ? host : `crashes.${host}`;
+      expect(new Set(s3.requests.map((r) => r.host))).toEqual(new Set([expected]));
+    },
+    180_000,
+  );
 
   it("a refusal forced by the settings (checksums on, path style on OSS) is shown by doctor and status in the store's words", async () => {
     const s3 = await strictS3(["virtual-hosted-only", "no-flexible-checksums"]);
     const watcher = await crashWith(
       "crasher-forced",
-      `  protocol: oss
-  S3Endpoint: ${s3.vhostEndpoint}
-  s3Region: ${s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${s3.accessKeyId}
-  s3SecretAccessKey: ${s3.secretAccessKey}
-  requestChecksumCalculation: WHEN_SUPPORTED
-`,
+      storage(s3, "oss", s3.vhostEndpoint, "  requestChecksumCalculation: WHEN_SUPPORTED\n"),
     );
     await watcher.waitFor(/upload of .*crasher-forced.* failed/, 90_000);
     expect(watcher.lines.join("\n")).toMatch(
@@ -294,14 +283,7 @@ describe("strict S3-compatible stores", () => {
     await watcher.stop();
     const again = await crashWith(
       "crasher-forced-2",
-      `  protocol: oss
-  S3Endpoint: ${s3.vhostEndpoint}
-  s3Region: ${s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${s3.accessKeyId}
-  s3SecretAccessKey: ${s3.secretAccessKey}
-  addressingStyle: path
-`,
+      storage(s3, "oss", s3.vhostEndpoint, "  addressingStyle: path\n"),
     );
     await again.waitFor(/upload of .* failed.*SecondLevelDomainForbidden/, 90_000);
     const doctor2 = await rig.waitFor(
