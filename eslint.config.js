@@ -64,7 +64,7 @@ export default tseslint.config(
   },
   {
     // store.ts loads the S3 store lazily; the stream helpers and types live apart, so the imports run one way.
-    files: ["controller/watcher/s3store.ts", "controller/watcher/corestream.ts"],
+    files: ["controller/watcher/s3-store.ts", "controller/watcher/core-stream.ts"],
     rules: layer("the stores' helpers do not import store.ts, nor the plugin", [
       "./store.js",
       "**/plugin/**",
@@ -79,8 +79,8 @@ export default tseslint.config(
     // compares the two imports it.
     files: ["test/rig/**/*.ts"],
     ignores: ["test/rig/**/*.test.ts"],
-    rules: layer("the rig uses its own label selectors (test/rig/labelselector.ts)", [
-      "**/src/labelselector*",
+    rules: layer("the rig uses its own label selectors (test/rig/label-selector.ts)", [
+      "**/src/label-selector*",
     ]),
   },
   {

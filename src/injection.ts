@@ -18,7 +18,7 @@ import {
   NODE_DUMP_DIR,
   VOLUME_NAME,
 } from "./names.js";
-import { isDns1123Label } from "./corefile.js";
+import { isDns1123Label } from "./core-file.js";
 import { normalizeContainerPath, showPath, unsafePathReason } from "./paths.js";
 
 export type SkipCode =

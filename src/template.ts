@@ -1,7 +1,7 @@
 /* eslint-disable no-control-regex -- values from the pod's side must lose their control characters */
 // Notification texts: `{a.b}` placeholders filled from a core's report, pod-side values escaped.
 
-import { signalName } from "./elfcore.js";
+import { signalName } from "./elf-core.js";
 
 export interface MessageVars {
   pod: {

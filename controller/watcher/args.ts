@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import type { LogFormat } from "../log.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 export interface WatcherOptions {
   dir: string;

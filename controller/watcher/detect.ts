@@ -9,8 +9,8 @@ import { lstat, open, readdir, statfs } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../log.js";
-import { parseCoreFileName } from "../../src/corefile.js";
-import { expectedCoreLength } from "../../src/elfcore.js";
+import { parseCoreFileName } from "../../src/core-file.js";
+import { expectedCoreLength } from "../../src/elf-core.js";
 import { describeTruncation, truncationText, type Truncation } from "../../src/truncation.js";
 import {
   ProcWriterFinder,
@@ -19,7 +19,7 @@ import {
   type WriterAnswer,
   type WriterFinder,
 } from "./writers.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 /** What the detector knows about a file it hands on. */
 export interface Completion {

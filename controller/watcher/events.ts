@@ -19,7 +19,7 @@ import type { Logger } from "../log.js";
 import type * as K8s from "./k8s.js";
 import { truncationText } from "../../src/truncation.js";
 import type { CoreReport } from "./types.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 export type EventKind = "captured" | "uploaded" | "failed";
 

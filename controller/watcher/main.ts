@@ -8,19 +8,19 @@ import { kubeConfigSource, loadKubeConfig } from "../kubeconfig.js";
 import { createLogger, type Logger } from "../log.js";
 import { WATCHER_USAGE, parseWatcherArgs, type WatcherOptions } from "./args.js";
 import { Detector } from "./detect.js";
-import { DiskGuard } from "./diskguard.js";
-import { ensureDirModes } from "./dirmodes.js";
+import { DiskGuard } from "./disk-guard.js";
+import { ensureDirModes } from "./dir-modes.js";
 import { Journal } from "./journal.js";
 import { createMetrics } from "./metrics.js";
-import { NodeStatePublisher } from "./nodestatepublisher.js";
+import { NodeStatePublisher } from "./node-state-publisher.js";
 import { Pipeline, type PodLookup } from "./pipeline.js";
 import type { Backoff } from "../retry.js";
 import { startHttp } from "./server.js";
 import { createCfsStore, createLazyS3Store } from "./store.js";
-import type { Store } from "./storetypes.js";
+import type { Store } from "./store-types.js";
 import type { Reporter } from "./types.js";
-import { errorText } from "../../src/errortext.js";
-import { settingsFile, type SettingsEvent, type SettingsFile } from "../settingsfile.js";
+import { errorText } from "../../src/error-text.js";
+import { settingsFile, type SettingsEvent, type SettingsFile } from "../settings-file.js";
 
 export interface WatcherDeps {
   log?: Logger;
@@ -131,7 +131,7 @@ export async function startWatcher(
   const kc = deps.kc === null ? undefined : (deps.kc ?? (await clusterConfig(o)));
   let pods: (PodLookup & { ready(): boolean; stop(): void }) | undefined;
   if (kc) {
-    const { createPodResolver } = await import("./podresolver.js");
+    const { createPodResolver } = await import("./pod-resolver.js");
     pods = createPodResolver(kc, o.nodeName, log);
   } else {
     log.info(

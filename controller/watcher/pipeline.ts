@@ -8,8 +8,8 @@ import { lstat, open, unlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "../log.js";
-import { parseCoreFileName, podFromDumpPath, type DumpPath } from "../../src/corefile.js";
-import { parseElfCore, type CoreInfo } from "../../src/elfcore.js";
+import { parseCoreFileName, podFromDumpPath, type DumpPath } from "../../src/core-file.js";
+import { parseElfCore, type CoreInfo } from "../../src/elf-core.js";
 import type { Settings } from "../../src/settings.js";
 import { truncationSizes, truncationText } from "../../src/truncation.js";
 import type { Completion } from "./detect.js";
@@ -17,12 +17,12 @@ import { matchContainer } from "./container.js";
 import { coreId, type Journal, type JournalEntry } from "./journal.js";
 import type { FailureStage, Metrics } from "./metrics.js";
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type Backoff } from "../retry.js";
-import { Refusal, openCore, type OpenedCore } from "./safeopen.js";
-import { VerifyError } from "./corestream.js";
+import { Refusal, openCore, type OpenedCore } from "./safe-open.js";
+import { VerifyError } from "./core-stream.js";
 import { metadataValue, objectKey } from "./store.js";
-import type { Store, StoredObject } from "./storetypes.js";
+import type { Store, StoredObject } from "./store-types.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;

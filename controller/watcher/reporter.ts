@@ -11,7 +11,7 @@ import {
 } from "../notify/notifier.js";
 import type { SendOptions } from "../notify/send.js";
 import type { Logger } from "../log.js";
-import type { CustomHandlerConfig } from "./customhandler.js";
+import type { CustomHandlerConfig } from "./custom-handler.js";
 import { createEventRecorder, eventMessage, type EventRecorder } from "./events.js";
 import type { CoreReport, Reporter } from "./types.js";
 
@@ -98,7 +98,7 @@ export function createReporter(deps: ReporterDeps): Reporter {
       stopping.signal.aborted
         ? undefined
         : // execa loads with the first custom handler, not with the watcher
-          import("./customhandler.js").then((m) =>
+          import("./custom-handler.js").then((m) =>
             m.runCustomHandler(cfg, report, log, { signal: stopping.signal }),
           ),
     )

@@ -1,4 +1,4 @@
-// Streams one core from its descriptor to storage (S3-compatible multipart in ./s3store.ts, or a copy to a mounted
+// Streams one core from its descriptor to storage (S3-compatible multipart in ./s3-store.ts, or a copy to a mounted
 // path for cfs), hashing and counting while it streams, optionally compressing, then verifies what was stored.
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
@@ -9,8 +9,8 @@ import {
   VerifyError,
   type CoreReader,
   type Digest,
-} from "./corestream.js";
-import type { Compression, StorageSettings, Store } from "./storetypes.js";
+} from "./core-stream.js";
+import type { Compression, StorageSettings, Store } from "./store-types.js";
 
 export function compressionSuffix(c: Compression): string {
   return c === "zstd" ? ".zst" : c === "gzip" ? ".gz" : "";
@@ -46,7 +46,7 @@ export function metadataValue(v: string): string {
 }
 
 /**
- * An S3 store that loads the AWS SDK (./s3store.ts) with its first upload: a node without cores never loads it
+ * An S3 store that loads the AWS SDK (./s3-store.ts) with its first upload: a node without cores never loads it
  * (measured ~20 MiB less idle RSS for the watcher on every node).
  */
 export function createLazyS3Store(s: StorageSettings): Store {
@@ -55,7 +55,7 @@ export function createLazyS3Store(s: StorageSettings): Store {
   return {
     describe: () => `s3 bucket ${s.bucket}${s.endpoint ? ` at ${s.endpoint}` : ""}`,
     async put(input) {
-      store ??= import("./s3store.js").then((m) => m.createS3Store(s, m.createS3Client(s)));
+      store ??= import("./s3-store.js").then((m) => m.createS3Store(s, m.createS3Client(s)));
       return (await store).put(input);
     },
   };

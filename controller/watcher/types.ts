@@ -1,5 +1,5 @@
 // What the watcher's stages hand each other about one core.
-import type { CoreInfo } from "../../src/elfcore.js";
+import type { CoreInfo } from "../../src/elf-core.js";
 import type { Truncation } from "../../src/truncation.js";
 
 export interface PodInfo {

@@ -10,7 +10,7 @@ import {
   type Decision,
   type SkipCode,
 } from "../../src/injection.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 /** The AdmissionReview versions this webhook answers (declare both in admissionReviewVersions). */
 export const ADMISSION_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;

@@ -4,9 +4,9 @@ import { readFile } from "node:fs/promises";
 import { X509Certificate, createPrivateKey, createHash } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import { dirname } from "node:path";
-import { watchFiles, type FileWatch } from "../filewatch.js";
+import { watchFiles, type FileWatch } from "../file-watch.js";
 import type { Logger } from "../log.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 export interface CertPair {
   cert: Buffer;

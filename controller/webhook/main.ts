@@ -8,13 +8,13 @@ import type { NoticeChannel } from "../notify/payloads.js";
 import { parseWebhookArgs, WEBHOOK_USAGE, type WebhookArgs } from "./args.js";
 import { loadCertPair, watchCertificates } from "./certs.js";
 import { createLineLog } from "./lines.js";
-import { createThreadLogSink } from "./logsink.js";
+import { createThreadLogSink } from "./log-sink.js";
 import { createMetrics } from "./metrics.js";
 import { createNamespaceCache, type NamespaceCache } from "./namespaces.js";
 import { createWebhookServer } from "./server.js";
 import { createAlerter, type SendFn } from "./alerts.js";
-import { errorText } from "../../src/errortext.js";
-import { settingsFile, type SettingsEvent } from "../settingsfile.js";
+import { errorText } from "../../src/error-text.js";
+import { settingsFile, type SettingsEvent } from "../settings-file.js";
 
 export interface WebhookDeps {
   /** Where log lines go (default: stdout, batched per event-loop turn). */

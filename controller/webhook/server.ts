@@ -9,7 +9,7 @@ import type { Logger } from "../log.js";
 import { review, statusBody, type NamespaceLookup, type Outcome } from "./admission.js";
 import { pinoLineLog, type LineLog } from "./lines.js";
 import type { WebhookMetrics } from "./metrics.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 /** kube-apiserver refuses request bodies over 3 MiB, so no real AdmissionReview is larger. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;

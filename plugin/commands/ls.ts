@@ -5,7 +5,7 @@ import { BaseCommand, namespaceFlags, outputFlag, selectorFlag } from "../lib/ba
 import { countCores, isOptedIn, lsColumns, podRow } from "../lib/listing.js";
 import { formatList, formatTable } from "../lib/output.js";
 import { EVENT_REASON_CAPTURED, NAMESPACE, WATCHER_SELECTOR } from "../../src/names.js";
-import type { DirAccess } from "../../src/nodestate.js";
+import type { DirAccess } from "../../src/node-state.js";
 import { nodeStateOf } from "../lib/doctor.js";
 
 export default class Ls extends BaseCommand {

@@ -1,7 +1,7 @@
 import { BaseCommand, outputFlag } from "../lib/base.js";
 import { gatherCluster } from "../lib/diagnose.js";
 import { formatTable, paint } from "../lib/output.js";
-import { describePullFailures, pullFix } from "../lib/imagepull.js";
+import { describePullFailures, pullFix } from "../lib/image-pull.js";
 import { buildStatus, nodeColumns } from "../lib/status.js";
 import { stringify } from "yaml";
 

@@ -13,7 +13,7 @@ import {
 import type { DoctorInput, Read } from "./doctor.js";
 import { explainKubeError, UserError } from "./errors.js";
 import type { Cluster } from "./kube.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 async function read<T>(fn: () => Promise<T>, missing?: T): Promise<Read<T>> {
   try {

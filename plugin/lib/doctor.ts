@@ -21,13 +21,13 @@ import {
   NODE_DUMP_DIR,
   WEBHOOK_NAME,
 } from "../../src/names.js";
-import { parseNodeState, type NodeState } from "../../src/nodestate.js";
+import { parseNodeState, type NodeState } from "../../src/node-state.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
-import { blockedUsers, describeUser } from "../../src/dirwrite.js";
-import { describePullFailures, imagePullFailures, pullFix } from "./imagepull.js";
+import { blockedUsers, describeUser } from "../../src/dir-write.js";
+import { describePullFailures, imagePullFailures, pullFix } from "./image-pull.js";
 import { containerDumpDirs, mountedContainers } from "./listing.js";
-import { labelSelectorMatches } from "../../src/labelselector.js";
+import { labelSelectorMatches } from "../../src/label-selector.js";
 
 export type CheckStatus = "pass" | "fail" | "warn" | "info";
 

@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import type * as k8s from "./k8s-client.js";
 import { UserError } from "./errors.js";
-import { errorText } from "../../src/errortext.js";
+import { errorText } from "../../src/error-text.js";
 
 export type K8s = typeof k8s;
 

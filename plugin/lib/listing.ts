@@ -12,8 +12,8 @@ import {
   containerDumpDir,
   podDumpDir,
 } from "../../src/names.js";
-import { blockedUsers } from "../../src/dirwrite.js";
-import type { DirAccess } from "../../src/nodestate.js";
+import { blockedUsers } from "../../src/dir-write.js";
+import type { DirAccess } from "../../src/node-state.js";
 import { eventContainer } from "./events.js";
 import { age, type Column } from "./output.js";
 

@@ -3,7 +3,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import type { DoctorInput } from "./doctor.js";
 import { nodeStateOf, settingsFrom } from "./doctor.js";
 import { isPaused } from "./emergency.js";
-import { imagePullFailures, type PullFailure } from "./imagepull.js";
+import { imagePullFailures, type PullFailure } from "./image-pull.js";
 import { age, type Column } from "./output.js";
 import { formatBytes } from "../../src/template.js";
 

@@ -1,5 +1,5 @@
 // Any error as the one line the TUI shows: the CLI's explanation (and hint) when it has one.
-import { errorText as plainErrorText } from "../../src/errortext.js";
+import { errorText as plainErrorText } from "../../src/error-text.js";
 import { explainKubeError } from "../lib/errors.js";
 
 export function errorText(err: unknown): string {

@@ -2,7 +2,7 @@
 // as soon as the connection is ready, and a clean stop on q / Ctrl-C.
 import { render } from "ink";
 import type { Cluster } from "../lib/kube.js";
-import { App } from "./components/App.js";
+import { App } from "./components/app.js";
 import { deferredSource } from "./source.js";
 
 export interface RunOptions {

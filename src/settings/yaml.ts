@@ -2,7 +2,7 @@
 // the file, so that an error about a key can say which line to look at.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import type { Origins } from "./keys.js";
-import { errorText } from "../errortext.js";
+import { errorText } from "../error-text.js";
 
 export interface YamlRead {
   value?: unknown;

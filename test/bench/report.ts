@@ -1,4 +1,4 @@
-// `npm run bench:report`: the crash report of a 2 GiB core beside reading only its notes (src/elfcore.ts
+// `npm run bench:report`: the crash report of a 2 GiB core beside reading only its notes (src/elf-core.ts
 // parseElfCore), in the same run. The core is a real one (a C program crashed here through the kernel),
 // with its heap segment padded by 2 GiB of sparse zeros and the segments after it moved along, so the
 // file is 2 GiB on disk (sparse) in /tmp, deleted afterwards. The report must read only the headers, the
@@ -18,9 +18,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { crashReport } from "../../src/crashreport.js";
-import { parseElfCore, type ReadFn } from "../../src/elfcore.js";
-import { crash, FIXTURES, holdCoreDumps } from "../unit/src/crashreport/support.js";
+import { crashReport } from "../../src/crash-report.js";
+import { parseElfCore, type ReadFn } from "../../src/elf-core.js";
+import { crash, FIXTURES, holdCoreDumps } from "../unit/src/crash-report/support.js";
 
 const PAD = 2n * 1024n * 1024n * 1024n;
 const ROUNDS = 9;

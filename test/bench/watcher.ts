@@ -23,9 +23,9 @@ import { join, resolve } from "node:path";
 import { createReadStream } from "node:fs";
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { READ_CHUNK } from "../../controller/watcher/corestream.js";
-import { QUEUE_SIZE, partSizeFor } from "../../controller/watcher/s3store.js";
-import { coreBlock, writeCore, writeRealisticCore } from "../unit/watcher/corefixture.js";
+import { READ_CHUNK } from "../../controller/watcher/core-stream.js";
+import { QUEUE_SIZE, partSizeFor } from "../../controller/watcher/s3-store.js";
+import { coreBlock, writeCore, writeRealisticCore } from "../unit/watcher/core-fixture.js";
 import {
   makeLayout,
   settingsYaml,

@@ -111,8 +111,8 @@ writeFileSync(join(compiled, "package.json"), '{"type":"module"}\n');
 await build({
   entryPoints: {
     webhook: join(ROOT, "controller/webhook/cli.ts"),
-    // loaded by logsink.ts as ./logworker.js beside the code
-    logworker: join(ROOT, "controller/webhook/logworker.ts"),
+    // loaded by log-sink.ts as ./log-worker.js beside the code
+    "log-worker": join(ROOT, "controller/webhook/log-worker.ts"),
   },
   bundle: true,
   packages: "external",

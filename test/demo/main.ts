@@ -2,7 +2,7 @@
 import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { styleText } from "node:util";
-import { canDumpCores } from "../rig/corepattern.js";
+import { canDumpCores } from "../rig/core-pattern.js";
 import { startRig, type Rig } from "../rig/index.js";
 import { crasherDeployment, installCoreDog } from "../e2e/support/install.js";
 import { ensureImage } from "../rig/image-build.js";

@@ -11,10 +11,10 @@ import { zstdDecompressSync } from "node:zlib";
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLazyS3Store } from "../../controller/watcher/store.js";
-import type { StorageSettings } from "../../controller/watcher/storetypes.js";
+import type { StorageSettings } from "../../controller/watcher/store-types.js";
 import { parseSettings } from "../../src/settings.js";
 import { startCeph, type CephS3 } from "../rig/ceph.js";
-import { writeCore } from "../unit/watcher/corefixture.js";
+import { writeCore } from "../unit/watcher/core-fixture.js";
 
 let ceph: CephS3;
 let admin: S3Client;

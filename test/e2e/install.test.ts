@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRig, type Rig } from "../rig/index.js";
-import { canDumpCores } from "../rig/corepattern.js";
+import { canDumpCores } from "../rig/core-pattern.js";
 import { crasherDeployment, installCoreDog, type Installed } from "./support/install.js";
 
 const sh = promisify(execFile);

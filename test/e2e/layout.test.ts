@@ -16,7 +16,7 @@ import {
   sleeper,
   startWatcher,
   uploadedEvents,
-} from "./support/crashpods.js";
+} from "./support/crash-pods.js";
 
 const NS = "layout";
 let rig: Rig;

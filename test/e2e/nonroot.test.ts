@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { DUMP_DIR_MODE } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
 import type { WatcherProc } from "../unit/watcher/harness.js";
-import { admitted, crash, sleeper, startWatcher, uploadedEvents } from "./support/crashpods.js";
+import { admitted, crash, sleeper, startWatcher, uploadedEvents } from "./support/crash-pods.js";
 
 const NS = "users";
 let rig: Rig;

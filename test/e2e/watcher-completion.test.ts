@@ -11,10 +11,10 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireCorePattern, canDumpCores } from "../rig/corepattern.js";
+import { acquireCorePattern, canDumpCores } from "../rig/core-pattern.js";
 import { runContainer } from "../rig/node/runner.js";
 import { startS3, type RigS3 } from "../rig/s3.js";
-import { coreBlock, coreHead } from "../unit/watcher/corefixture.js";
+import { coreBlock, coreHead } from "../unit/watcher/core-fixture.js";
 import {
   bundleWatcher,
   makeLayout,

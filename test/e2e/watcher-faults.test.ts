@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startS3, type RigS3 } from "../rig/s3.js";
-import { coreBlock, writeCore } from "../unit/watcher/corefixture.js";
+import { coreBlock, writeCore } from "../unit/watcher/core-fixture.js";
 import {
   bundleWatcher,
   makeLayout,

@@ -15,7 +15,7 @@ import {
   nodeSelectorMatches,
   podFitsNode,
   taintsTolerated,
-} from "./controllers/nodematch.js";
+} from "./controllers/node-match.js";
 
 const node = (
   name: string,

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORE_PATTERN } from "../../src/names.js";
-import { acquireCorePattern, canDumpCores, corePatternState } from "./corepattern.js";
+import { acquireCorePattern, canDumpCores, corePatternState } from "./core-pattern.js";
 import { runContainer } from "./node/runner.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");

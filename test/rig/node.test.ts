@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORE_PATTERN } from "../../src/names.js";
 import { startApiServer, type ApiServer } from "./apiserver/index.js";
-import { acquireCorePattern, canDumpCores, corePatternState } from "./corepattern.js";
+import { acquireCorePattern, canDumpCores, corePatternState } from "./core-pattern.js";
 import { startNode, type RigNode } from "./node/index.js";
 
 const CHECKOUT = join(import.meta.dirname, "..", "..");

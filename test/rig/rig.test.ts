@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { CORE_PATTERN, CORE_PATTERN_FILE, NODE_DUMP_DIR } from "../../src/names.js";
-import { canDumpCores } from "./corepattern.js";
+import { canDumpCores } from "./core-pattern.js";
 import { startRig, type Rig } from "./index.js";
 import { Registry } from "./node/holds.js";
 

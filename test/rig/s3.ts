@@ -2,7 +2,7 @@
 // outages: "ok" forwards, "refuse" closes the listening port (connections are refused), "hang" accepts and never
 // answers. Switching to refuse/hang also cuts the connections in flight; the endpoint stays the same throughout.
 //
-// Strictness (./s3strict.ts): the server can refuse what some S3-compatible stores refuse (flexible checksums and
+// Strictness (./s3-strict.ts): the server can refuse what some S3-compatible stores refuse (flexible checksums and
 // aws-chunked bodies like Backblaze B2, COS, OSS, OBS; path-style requests like OSS), require the keys it was given
 // (SigV4 checked, with a session token), and records every request's headers for the tests to inspect.
 // Virtual-hosted requests use the endpoint `http://s3.localhost:<port>`: `<bucket>.s3.localhost` resolves to
@@ -23,7 +23,7 @@ import {
   type RecordedRequest,
   type S3Keys,
   type S3Strictness,
-} from "./s3strict.js";
+} from "./s3-strict.js";
 
 export type S3Mode = "ok" | "refuse" | "hang";
 export type { RecordedRequest, S3Keys, S3Strictness };
@@ -43,7 +43,7 @@ export interface RigS3 {
   /** Outage simulation; see the module comment. */
   mode(mode: S3Mode): Promise<void>;
   currentMode(): S3Mode;
-  /** What the server refuses from now on (see ./s3strict.ts); [] accepts anything. */
+  /** What the server refuses from now on (see ./s3-strict.ts); [] accepts anything. */
   strict(modes: S3Strictness[]): void;
   /** Require requests signed with these keys (and session token) instead of the fixed rig keys. */
   requireKeys(keys: S3Keys | undefined): void;

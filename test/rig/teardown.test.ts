@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { WorkQueue } from "./controllers/queue.js";
-import { openFileLog } from "./filelog.js";
+import { openFileLog } from "./file-log.js";
 
 describe("rig teardown", () => {
   it("a file log records until closed, then drops writes; a write into a removed folder does not throw", () => {

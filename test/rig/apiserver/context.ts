@@ -1,6 +1,6 @@
 // What every handler works with: the server's shared state, and the storage behind a route.
 import type { ServerResponse } from "node:http";
-import type { ClusterIps } from "./clusterip.js";
+import type { ClusterIps } from "./cluster-ip.js";
 import type { Authorizer, Tokens } from "./rbac.js";
 import { findResource, apiVersionOf, type ResourceInfo } from "./resources.js";
 import { notFound } from "./status.js";

@@ -2,10 +2,10 @@
 import { randomUUID } from "node:crypto";
 import { runMutatingWebhooks, runValidatingWebhooks } from "./admission.js";
 import { storageOf, timestamp, type ApiContext } from "./context.js";
-import { randomSuffix } from "./randomsuffix.js";
+import { randomSuffix } from "./random-suffix.js";
 import { applyDefaults, assertNamespaceActive, validate } from "./objects.js";
 import type { UserInfo } from "./rbac.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
 import { StatusError } from "./status.js";
 import { fromEventsV1, type KubeObject } from "./store.js";

@@ -2,7 +2,7 @@
 import { getStored, markDeleting, render, storageOf, timestamp } from "./context.js";
 import type { AnyObj, ApiContext } from "./context.js";
 import { selectItems } from "./get.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { apiVersionOf, type ResourceInfo } from "./resources.js";
 import { StatusError } from "./status.js";
 import type { KubeObject } from "./store.js";

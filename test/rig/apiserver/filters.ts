@@ -1,7 +1,7 @@
 // The handler chain's filters before any handler runs: bearer-token authentication and RBAC authorization.
 import type { IncomingMessage } from "node:http";
 import { Authorizer, type Attributes, type Tokens, type UserInfo } from "./rbac.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { StatusError } from "./status.js";
 
 export function authenticate(tokens: Tokens, req: IncomingMessage): UserInfo {

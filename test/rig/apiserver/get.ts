@@ -2,7 +2,7 @@
 import type { ServerResponse } from "node:http";
 import { getStored, render, storageOf, type ServerContext } from "./context.js";
 import { send } from "./http.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { apiVersionOf } from "./resources.js";
 import { scaleOf } from "./scale.js";
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from "./selectors.js";

@@ -2,7 +2,7 @@
 // version, health, openapi), resolve the request's resource, authorize, then hand it to the handler for its verb.
 // A kind's data lives in resources.ts, its write-path rules in strategies.ts; nothing here names a kind.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ClusterIps } from "./clusterip.js";
+import { ClusterIps } from "./cluster-ip.js";
 import type { AnyObj, ApiContext, ServerContext } from "./context.js";
 import { render } from "./context.js";
 import { create } from "./create.js";
@@ -20,11 +20,11 @@ import {
   sendStatus,
   warningHeaders,
 } from "./http.js";
-import { finishNamespace, populateNamespace } from "./namespacelifecycle.js";
+import { finishNamespace, populateNamespace } from "./namespace-lifecycle.js";
 import { patch } from "./patch.js";
-import { podLog } from "./podlog.js";
+import { podLog } from "./pod-log.js";
 import type { UserInfo } from "./rbac.js";
-import { parseRoute, verbOf, type Route } from "./requestinfo.js";
+import { parseRoute, verbOf, type Route } from "./request-info.js";
 import { REVIEWS } from "./resources.js";
 import { review } from "./reviews.js";
 import { badRequest, StatusError } from "./status.js";

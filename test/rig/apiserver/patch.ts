@@ -5,11 +5,11 @@ import YAML from "yaml";
 import { render, storageOf, type AnyObj, type ApiContext } from "./context.js";
 import { create } from "./create.js";
 import type { UserInfo } from "./rbac.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { scaleOf, withScale } from "./scale.js";
 import { badRequest, notFound, StatusError } from "./status.js";
 import { fromEventsV1, type KubeObject } from "./store.js";
-import { jsonMergePatch, strategicMergePatch } from "./strategicmerge.js";
+import { jsonMergePatch, strategicMergePatch } from "./strategic-merge.js";
 import { commitUpdate } from "./update.js";
 
 const APPLY = "application/apply-patch+yaml";

@@ -6,7 +6,7 @@ import {
   SelectorSyntaxError,
   type LabelSelectorObject,
   type Requirement,
-} from "../labelselector.js";
+} from "../label-selector.js";
 import { badRequest } from "./status.js";
 import type { KubeObject } from "./store.js";
 import type { ResourceInfo } from "./resources.js";

@@ -3,10 +3,10 @@
 // objects.ts, the webhooks, finalizers on delete. This table is where a new kind's own behaviour plugs in.
 import type { AnyObj, ApiContext } from "./context.js";
 import { defaultJobSelector } from "./objects.js";
-import { deleteNamespace, populateNamespace } from "./namespacelifecycle.js";
-import { deletePod } from "./poddeletion.js";
+import { deleteNamespace, populateNamespace } from "./namespace-lifecycle.js";
+import { deletePod } from "./pod-deletion.js";
 import { keyOf, type ResourceInfo } from "./resources.js";
-import { serviceAccountAdmission } from "./serviceaccountadmission.js";
+import { serviceAccountAdmission } from "./service-account-admission.js";
 import type { KubeObject } from "./store.js";
 
 export interface ResourceStrategy {

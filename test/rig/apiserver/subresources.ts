@@ -1,9 +1,9 @@
 // POST to a subresource: pods/binding (the scheduler's), pods/eviction, serviceaccounts/token.
-// (status and scale go through update.ts and patch.ts, log through podlog.ts, exec through exec.ts.)
+// (status and scale go through update.ts and patch.ts, log through pod-log.ts, exec through exec.ts.)
 import { getStored, timestamp, type AnyObj, type ApiContext } from "./context.js";
 import { deleteOne } from "./delete.js";
 import { methodNotAllowed } from "./http.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { badRequest, StatusError } from "./status.js";
 import type { KubeObject } from "./store.js";
 

@@ -3,7 +3,7 @@ import { runMutatingWebhooks, runValidatingWebhooks } from "./admission.js";
 import { getStored, render, storageOf, type AnyObj, type ApiContext } from "./context.js";
 import { applyDefaults, validate } from "./objects.js";
 import type { UserInfo } from "./rbac.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { scaleOf, withScale } from "./scale.js";
 import { badRequest } from "./status.js";
 import { fromEventsV1, type KubeObject } from "./store.js";

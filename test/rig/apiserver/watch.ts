@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { render, storageOf, type ServerContext } from "./context.js";
 import { includeObject, wantsTable } from "./get.js";
 import { flag } from "./http.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { apiVersionOf } from "./resources.js";
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import { StatusError } from "./status.js";

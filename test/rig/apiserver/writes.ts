@@ -2,7 +2,7 @@
 import type { AdmissionAttributes } from "./admission.js";
 import { render } from "./context.js";
 import type { UserInfo } from "./rbac.js";
-import type { Route } from "./requestinfo.js";
+import type { Route } from "./request-info.js";
 import { badRequest } from "./status.js";
 import type { KubeObject } from "./store.js";
 

@@ -24,7 +24,7 @@ import {
   templateHash,
   key,
 } from "./kube.js";
-import { nodeSelectorMatches, taintsTolerated } from "./nodematch.js";
+import { nodeSelectorMatches, taintsTolerated } from "./node-match.js";
 import { failedCreateMessage, makeRecorder } from "./events.js";
 import { WorkQueue } from "./queue.js";
 

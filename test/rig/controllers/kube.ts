@@ -12,7 +12,7 @@ import {
   type V1Pod,
   type V1PodTemplateSpec,
 } from "@kubernetes/client-node";
-import { matchesWorkloadSelector } from "../labelselector.js";
+import { matchesWorkloadSelector } from "../label-selector.js";
 
 export interface Clients {
   kc: KubeConfig;

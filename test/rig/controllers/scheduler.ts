@@ -2,7 +2,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Context } from "./context.js";
 import { errorCode, isTerminal, key, mergePatch, splitKey } from "./kube.js";
-import { podFitsNode } from "./nodematch.js";
+import { podFitsNode } from "./node-match.js";
 import { WorkQueue } from "./queue.js";
 
 export const SCHEDULER_NAME = "default-scheduler";

@@ -18,7 +18,7 @@ import type {
 } from "@kubernetes/client-node";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { onExitSync } from "./exithooks.js";
+import { onExitSync } from "./exit-hooks.js";
 import { Registry, withLockSync } from "./holds.js";
 import { startKubeletServer } from "./kubelet.js";
 import { PodWorker, type PodContext } from "./pod.js";

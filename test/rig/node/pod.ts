@@ -17,7 +17,7 @@ import { ConfigError, containerArgv, containerEnv, type EnvBase } from "./env.js
 import type { ExecTarget } from "./exec.js";
 import { containerIdentity, type Identity, type UserDb } from "./identity.js";
 import { ImagePullError, isCoredogImage, resolveImage, type RootfsImage } from "./image.js";
-import { errorText } from "../../../src/errortext.js";
+import { errorText } from "../../../src/error-text.js";
 import { runProbe } from "./probes.js";
 import { runContainer, type ContainerExit, type ContainerHandle } from "./runner.js";
 import { MountError, PodVolumes, SA_MOUNT_PATH, type VolumeSources } from "./volumes.js";

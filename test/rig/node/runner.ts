@@ -9,8 +9,8 @@ import { closeSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, posix } from "node:path";
 import { createContainerCgroup } from "./cgroups.js";
-import { acquireMountPoint } from "./mountpoints.js";
-import { onExitSync } from "./exithooks.js";
+import { acquireMountPoint } from "./mount-points.js";
+import { onExitSync } from "./exit-hooks.js";
 
 export interface Mount {
   /** Host path (a directory or a file). */

@@ -12,10 +12,10 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, posix } from "node:path";
-import { writeAtomic, type Payload } from "./atomicwriter.js";
+import { writeAtomic, type Payload } from "./atomic-writer.js";
 import { ConfigError, expandVars, fieldRefValue, type EnvSources } from "./env.js";
 import type { Mount } from "./runner.js";
-import { safeMakeDir } from "./safemakedir.js";
+import { safeMakeDir } from "./safe-make-dir.js";
 
 export interface VolumeSources extends EnvSources {
   saToken(

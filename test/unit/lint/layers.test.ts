@@ -26,7 +26,7 @@ describe("layer boundaries", () => {
   it("a module in a folder of src/ may import the rest of src/, and nothing outside it", async () => {
     const probe = (code: string) =>
       restricted("src/settings/probe.ts", `${code}\nexport const y = x;\n`);
-    expect(await probe('import { errorText as x } from "../errortext.js";')).toEqual([]);
+    expect(await probe('import { errorText as x } from "../error-text.js";')).toEqual([]);
     expect(await probe('import { createLogger as x } from "../../controller/log.js";')).toEqual([
       expect.stringContaining("src/ is free of I/O"),
     ]);

@@ -5,7 +5,7 @@ import {
   type NotifySettings,
   type NotifyChannel,
 } from "../../../controller/notify/notifier.js";
-import { startLocalReceiver, type Kind, type LocalReceiver } from "./localreceiver.js";
+import { startLocalReceiver, type Kind, type LocalReceiver } from "./local-receiver.js";
 import { capturingLogger, coreReport, podInfo } from "./fixtures.js";
 
 let rx: LocalReceiver;

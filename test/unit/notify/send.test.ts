@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sendNotice, NoticeError } from "../../../controller/notify/send.js";
 import { checkResponse, truncateBytes } from "../../../controller/notify/payloads.js";
-import { startLocalReceiver, type Kind, type LocalReceiver } from "./localreceiver.js";
+import { startLocalReceiver, type Kind, type LocalReceiver } from "./local-receiver.js";
 
 let rx: LocalReceiver;
 beforeAll(async () => {

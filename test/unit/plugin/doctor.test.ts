@@ -15,7 +15,7 @@ import fjp from "fast-json-patch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runChecks, verdict, type Check, type DoctorInput } from "../../../plugin/lib/doctor.js";
 import { decide, injectionPatch } from "../../../src/injection.js";
-import type { NodeState } from "../../../src/nodestate.js";
+import type { NodeState } from "../../../src/node-state.js";
 
 let dir: string;
 const pem: Record<"ca" | "otherCa" | "serving" | "expired" | "wrongHost", string> = {

@@ -5,7 +5,7 @@ vi.hoisted(() => {
 });
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, render } from "ink-testing-library";
-import { App } from "../../../plugin/tui/components/App.js";
+import { App } from "../../../plugin/tui/components/app.js";
 import { event, FakeSource, NOW, pod } from "./fake.js";
 import { KEYS, setup, tick } from "./harness.js";
 

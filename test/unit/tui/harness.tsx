@@ -1,6 +1,6 @@
 // Renders the App on a FakeSource with a fixed size and clock; keys in, frames out.
 import { render } from "ink-testing-library";
-import { App } from "../../../plugin/tui/components/App.js";
+import { App } from "../../../plugin/tui/components/app.js";
 import { NOW, type FakeSource } from "./fake.js";
 
 export const KEYS = {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../../controller/log.js";
 import { spawn } from "node:child_process";
 import { Detector, type Completion } from "../../../controller/watcher/detect.js";
-import { coreHead } from "./corefixture.js";
+import { coreHead } from "./core-fixture.js";
 
 const dirs: string[] = [];
 const detectors: Detector[] = [];

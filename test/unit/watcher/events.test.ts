@@ -8,7 +8,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApiServer } from "../../rig/apiserver/index.js";
 import { createEventRecorder, eventMessage } from "../../../controller/watcher/events.js";
-import { podInfoFromPod } from "../../../controller/watcher/podresolver.js";
+import { podInfoFromPod } from "../../../controller/watcher/pod-resolver.js";
 import type { CoreReport } from "../../../controller/watcher/types.js";
 import { capturingLogger, coreReport } from "../notify/fixtures.js";
 

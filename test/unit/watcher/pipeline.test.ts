@@ -16,11 +16,11 @@ import { join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { coreId, type JournalEntry } from "../../../controller/watcher/journal.js";
-import { parseNodeState } from "../../../src/nodestate.js";
+import { parseNodeState } from "../../../src/node-state.js";
 import { startS3, type RigS3 } from "../../rig/s3.js";
-import { writeCore } from "./corefixture.js";
+import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
-import { startInProcess, type InProcess, type TestReporter } from "./inprocess.js";
+import { startInProcess, type InProcess, type TestReporter } from "./in-process.js";
 
 let s3: RigS3;
 let bucketN = 0;

@@ -16,9 +16,9 @@ import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startS3, type RigS3 } from "../../rig/s3.js";
-import { writeCore } from "./corefixture.js";
+import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
-import { startInProcess, type InProcess } from "./inprocess.js";
+import { startInProcess, type InProcess } from "./in-process.js";
 
 let s3: RigS3;
 let layout: Layout;

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startApiServer } from "../../rig/apiserver/index.js";
-import { podInfoFromPod } from "../../../controller/watcher/podresolver.js";
+import { podInfoFromPod } from "../../../controller/watcher/pod-resolver.js";
 import { parseSettings } from "../../../src/settings.js";
 import { createReporter, type ReporterSettings } from "../../../controller/watcher/reporter.js";
-import { startLocalReceiver, type LocalReceiver } from "../notify/localreceiver.js";
+import { startLocalReceiver, type LocalReceiver } from "../notify/local-receiver.js";
 import { capturingLogger, coreReport } from "../notify/fixtures.js";
 
 let rx: LocalReceiver;

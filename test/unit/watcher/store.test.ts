@@ -15,7 +15,7 @@ import {
   createS3Store,
   describeStoreError,
   partSizeFor,
-} from "../../../controller/watcher/s3store.js";
+} from "../../../controller/watcher/s3-store.js";
 import {
   createCfsStore,
   createLazyS3Store,
@@ -23,9 +23,9 @@ import {
   metadataValue,
   objectKey,
 } from "../../../controller/watcher/store.js";
-import type { StorageSettings } from "../../../controller/watcher/storetypes.js";
+import type { StorageSettings } from "../../../controller/watcher/store-types.js";
 import { startS3, type RecordedRequest, type RigS3 } from "../../rig/s3.js";
-import { coreBlock, writeCore } from "./corefixture.js";
+import { coreBlock, writeCore } from "./core-fixture.js";
 
 let s3: RigS3;
 let tmp: string;

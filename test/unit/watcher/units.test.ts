@@ -14,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../controller/log.js";
 import { parseListen, parseWatcherArgs } from "../../../controller/watcher/args.js";
 import { matchContainer } from "../../../controller/watcher/container.js";
-import { DiskGuard } from "../../../controller/watcher/diskguard.js";
+import { DiskGuard } from "../../../controller/watcher/disk-guard.js";
 import { Journal, type JournalEntry } from "../../../controller/watcher/journal.js";
 import { backoffDelay } from "../../../controller/retry.js";
 import type { PodInfo } from "../../../controller/watcher/types.js";

@@ -1,0 +1,113 @@
+// One core's bytes on their way to a store: read from the descriptor, counted and hashed as they pass, optionally
+// compressed; and the checks around them (re-hashing, "unchanged since").
+import { createHash, type Hash } from "node:crypto";
+import type { Stats } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { Readable, Transform, type TransformCallback, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { constants as zc, createGzip, createZstdCompress } from "node:zlib";
+import type { Compression, StoreInput } from "./store-types.js";
+
+const MiB = 1024 * 1024;
+/** Read size from the core's descriptor (smaller reads measured ~30 MiB less peak RSS than 1 MiB, same speed). */
+export const READ_CHUNK = 256 * 1024;
+const HASH_CHUNK = 1 * MiB;
+
+export class VerifyError extends Error {}
+
+/** sha256 of the descriptor's content (the metadata needs it before the upload starts); one reused buffer. */
+export async function hashDescriptor(
+  fh: FileHandle,
+  signal?: AbortSignal,
+): Promise<{ sha256: string; size: number }> {
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  let size = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    size += bytesRead;
+  }
+  return { sha256: hash.digest("hex"), size };
+}
+
+/**
+ * The core's bytes, read from its descriptor into a fresh buffer per chunk and counted (and hashed, as asked) as they
+ * are read: the source and the digest in one stream, so the S3 upload without compression reads it directly.
+ */
+export class CoreReader extends Readable {
+  readonly sha256: Hash | undefined;
+  readonly md5: Hash | undefined;
+  bytes = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    want: { sha256?: boolean; md5?: boolean },
+  ) {
+    super({ highWaterMark: READ_CHUNK });
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+    this.md5 = want.md5 ? createHash("md5") : undefined;
+  }
+  override _read(): void {
+    // Fresh each time: lib-storage keeps the chunks until it cuts a part from them.
+    const buf = Buffer.allocUnsafeSlow(READ_CHUNK);
+    this.fh.read(buf, 0, READ_CHUNK, this.bytes).then(
+      ({ bytesRead }) => {
+        if (this.destroyed) return;
+        if (bytesRead === 0) {
+          this.push(null);
+          return;
+        }
+        const chunk = bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead);
+        this.bytes += bytesRead;
+        this.sha256?.update(chunk);
+        this.md5?.update(chunk);
+        this.push(chunk);
+      },
+      (err: Error) => this.destroy(err),
+    );
+  }
+}
+
+/** Counts (and as asked hashes) what passes: the bytes stored after compression. */
+export class Digest extends Transform {
+  readonly sha256: Hash | undefined;
+  bytes = 0;
+  constructor(want: { sha256?: boolean }) {
+    super({ highWaterMark: READ_CHUNK });
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.sha256?.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+export function compressor(c: Compression): Transform | undefined {
+  if (c === "zstd") return createZstdCompress({ params: { [zc.ZSTD_c_compressionLevel]: 3 } });
+  // Level 1: about twice as fast as the default for a few percent in size (cores are large).
+  if (c === "gzip") return createGzip({ level: 1 });
+  return undefined;
+}
+
+/** original bytes (read and digested) -> [compress] -> digest of what is stored -> sink */
+export async function streamCore(
+  input: StoreInput,
+  compression: Compression,
+  sink: Writable,
+  want: { original: { sha256?: boolean; md5?: boolean }; stored: { sha256?: boolean } },
+): Promise<{ original: CoreReader; stored: Digest }> {
+  const original = new CoreReader(input.fh, want.original);
+  const stored = new Digest(want.stored);
+  const c = compressor(compression);
+  const stages = c ? [original, c, stored, sink] : [original, stored, sink];
+  await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, { signal: input.signal });
+  return { original, stored };
+}
+
+/** Writes change a file's mtime and ctime (ctime cannot be set back), so equal stats mean equal content. */
+export function sameContent(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+}
