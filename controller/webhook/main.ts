@@ -205,10 +205,25 @@ export async function runWebhook(argv: string[]): Promise<number> {
     process.stderr.write(`coredog-controller webhook: ${errorText(err)}\n\n${WEBHOOK_USAGE}`);
     return 2;
   }
+  // Signals are taken from the start: one that arrives while the webhook is still starting (its listening line
+  // already out) stops it once it has started, instead of killing it mid-start.
+  const signals: NodeJS.Signals[] = [];
+  let onSignal: (() => void) | undefined;
+  const record = (sig: NodeJS.Signals) => {
+    signals.push(sig);
+    onSignal?.();
+  };
+  process.on("SIGTERM", record);
+  process.on("SIGINT", record);
+  const unhook = () => {
+    process.off("SIGTERM", record);
+    process.off("SIGINT", record);
+  };
   let hook: RunningWebhook;
   try {
     hook = await startWebhook(args);
   } catch {
+    unhook();
     return 1;
   }
   // Last resorts: a stray rejection is logged and survived; an uncaught exception leaves the
@@ -224,25 +239,25 @@ export async function runWebhook(argv: string[]): Promise<number> {
     void hook.flushLogs().finally(() => process.exit(1));
   });
   return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        hook.log.warn({ signal: sig }, "second signal: exiting now");
-        void hook.flushLogs().finally(() => process.exit(1));
-        return;
+    let handled = 0;
+    onSignal = () => {
+      while (handled < signals.length) {
+        const sig = signals[handled++]!;
+        if (handled > 1) {
+          hook.log.warn({ signal: sig }, "second signal: exiting now");
+          void hook.flushLogs().finally(() => process.exit(1));
+          return;
+        }
+        hook.log.info({ signal: sig }, "received signal");
+        hook.stop().then(
+          () => {
+            unhook();
+            resolve(0);
+          },
+          () => resolve(1),
+        );
       }
-      hook.log.info({ signal: sig }, "received signal");
-      hook.stop().then(
-        () => {
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
-          resolve(0);
-        },
-        () => resolve(1),
-      );
     };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    onSignal();
   });
 }
