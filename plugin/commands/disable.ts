@@ -1,5 +1,5 @@
-import { Args, Flags } from "@oclif/core";
-import { BaseCommand, dryRunFlag, selectorFlag } from "../lib/base.js";
+import { Flags } from "@oclif/core";
+import { BaseCommand, dryRunFlag, namespaceFlag, selectorFlag, workloadArgs } from "../lib/base.js";
 import { planDisable, rolloutNote, rolloutOf, workloadId } from "../lib/enablement.js";
 import { findWorkloads, parseTarget } from "../lib/workloads.js";
 
@@ -11,12 +11,9 @@ export default class Disable extends BaseCommand {
     "<%= config.bin %> disable deploy/api -n shop",
     "<%= config.bin %> disable deploy -l app=api --dry-run",
   ];
-  static override args = {
-    target: Args.string({ description: "TYPE/NAME, TYPE NAME, NAME, or TYPE with -l" }),
-    name: Args.string({ description: "NAME, when TYPE is given as its own word" }),
-  };
+  static override args = workloadArgs;
   static override flags = {
-    namespace: Flags.string({ char: "n", description: "the namespace (default: the context's)" }),
+    namespace: namespaceFlag,
     selector: selectorFlag,
     restart: Flags.boolean({
       description:

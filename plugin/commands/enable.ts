@@ -1,5 +1,5 @@
-import { Args, Flags } from "@oclif/core";
-import { BaseCommand, dryRunFlag, selectorFlag } from "../lib/base.js";
+import { Flags } from "@oclif/core";
+import { BaseCommand, dryRunFlag, namespaceFlag, selectorFlag, workloadArgs } from "../lib/base.js";
 import {
   enableAnnotations,
   planEnable,
@@ -24,12 +24,9 @@ Running pods keep their volumes: --restart rolls a Deployment, StatefulSet or Da
     "<%= config.bin %> enable sts -l tier=db -n data --dry-run",
     "<%= config.bin %> enable api   # the one Deployment, StatefulSet, DaemonSet, CronJob, Job or Pod named api",
   ];
-  static override args = {
-    target: Args.string({ description: "TYPE/NAME, TYPE NAME, NAME, or TYPE with -l" }),
-    name: Args.string({ description: "NAME, when TYPE is given as its own word" }),
-  };
+  static override args = workloadArgs;
   static override flags = {
-    namespace: Flags.string({ char: "n", description: "the namespace (default: the context's)" }),
+    namespace: namespaceFlag,
     selector: selectorFlag,
     path: Flags.string({
       description: "where the directory appears in the containers",

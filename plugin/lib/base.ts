@@ -1,5 +1,5 @@
 // What every kubectl-coredog command shares: kubectl's flags, the cluster connection, and errors for people.
-import { Command, Flags, type Interfaces } from "@oclif/core";
+import { Args, Command, Flags, type Interfaces } from "@oclif/core";
 import { connect, type Cluster } from "./kube.js";
 import { explainKubeError } from "./errors.js";
 
@@ -83,9 +83,20 @@ export function usageSentence(message: string): string {
     .replace(/:\s*:/g, ":");
 }
 
+export const namespaceFlag = Flags.string({
+  char: "n",
+  description: "the namespace (default: the context's)",
+});
+
 export const namespaceFlags = {
-  namespace: Flags.string({ char: "n", description: "the namespace (default: the context's)" }),
+  namespace: namespaceFlag,
   "all-namespaces": Flags.boolean({ char: "A", description: "across all namespaces" }),
+};
+
+/** The workload of enable and disable: TYPE/NAME, TYPE NAME, NAME, or TYPE with -l. */
+export const workloadArgs = {
+  target: Args.string({ description: "TYPE/NAME, TYPE NAME, NAME, or TYPE with -l" }),
+  name: Args.string({ description: "NAME, when TYPE is given as its own word" }),
 };
 
 export const outputFlag = (options: string[] = ["table", "wide", "json", "yaml"]) =>
