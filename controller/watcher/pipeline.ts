@@ -377,7 +377,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           return undefined;
         }
         entry.attempts++;
-        const e = err as Error;
+        const e = err instanceof Error ? err : new Error(errorText(err));
         entry.lastError = e.message;
         const stage = err instanceof VerifyError ? "verify" : "upload";
         const delay = backoffDelay(entry.attempts, backoff);

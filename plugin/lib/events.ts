@@ -8,6 +8,7 @@ import {
 } from "../../src/names.js";
 import type { Cluster } from "./kube.js";
 import { age, paint, type Column, type Tone } from "./output.js";
+import { errorText } from "../../src/error-text.js";
 
 export const WATCHER_EVENTS = `reportingComponent=${EVENT_COMPONENT}`;
 export const CORE_REASONS = [EVENT_REASON_CAPTURED, EVENT_REASON_UPLOADED, EVENT_REASON_FAILED];
@@ -125,7 +126,7 @@ export async function followWatcherEvents(
     if (signal.aborted) return;
     const gone =
       (ended as { code?: unknown } | null)?.code === 410 ||
-      /410|too old/i.test(String((ended as Error)?.message ?? ""));
+      (ended !== undefined && ended !== null && /410|too old/i.test(errorText(ended)));
     if (gone || version === undefined) {
       const fresh = await listWatcherEvents(cluster, namespace).catch(() => undefined);
       version = fresh?.resourceVersion;
