@@ -49,6 +49,11 @@ afterAll(async () => {
 });
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+/** Container names: mostly DNS labels, as the API server will require; sometimes not (the webhook skips those). */
+const containerName = fc.oneof(
+  { weight: 9, arbitrary: fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/) },
+  { weight: 1, arbitrary: name },
+);
 const pathLike = fc.oneof(
   fc.constantFrom(
     "/corefile",
@@ -77,7 +82,7 @@ const pathLike = fc.oneof(
 );
 const container: fc.Arbitrary<V1Container> = fc.record(
   {
-    name,
+    name: containerName,
     image: fc.constant("busybox"),
     env: fc.array(
       fc.record({
@@ -269,8 +274,9 @@ it("always answers validly; an injection's patch applies and mounts only safe pa
     }),
     { numRuns: 400 },
   );
-  // Not vacuous: about 8% of the generated reviews inject (24-41 of 400 over ten runs, 19 once), so a
-  // floor near the mean would fail by chance; a handful is enough to show the injecting path ran.
+  // Not vacuous: about 7% of the generated reviews inject (21-35 of 400 over eight runs), so a floor near the
+  // mean would fail by chance; a handful is enough to show the injecting path ran. (Container names that are not
+  // DNS labels are skipped since each container has its own directory: the generator keeps them rare.)
   expect(injected).toBeGreaterThan(5);
   expect((await send(port, { ca: ca.pem, method: "GET", path: "/healthz", agent })).status).toBe(
     200,
