@@ -239,10 +239,10 @@ describe("a core per container", () => {
       true,
     );
 
-    // The twins' cores carry the same second (%t) and are both kept, apart.
-    const seconds = twinsKeys.map((k) => /\.(\d+)$/.exec(k)?.[1]);
-    expect(seconds[0]).toBe(String(crashAt));
-    expect(seconds[1]).toBe(String(crashAt));
+    // The twins crash at the agreed second (%t; a loaded machine can move one across a second's edge) and
+    // both cores are kept, apart.
+    const seconds = twinsKeys.map((k) => Number(/\.(\d+)$/.exec(k)?.[1]));
+    for (const s of seconds) expect(Math.abs(s - crashAt)).toBeLessThanOrEqual(1);
     expect(new Set(twinsKeys).size).toBe(2);
 
     // ls: the CORES column counts per container.
