@@ -29,9 +29,15 @@ const tricky = fc.string({
 const value = fc.oneof(tricky, fc.integer(), fc.boolean(), fc.constant(undefined));
 const key = fc.oneof(tricky, fc.constantFrom("pod", "path", "ops", "dryRun", "msg", "time"));
 const fields = fc.dictionary(key, value, { maxKeys: 6 }) as fc.Arbitrary<LineFields>;
-/** What the program passes: never the line's own keys (pino has its own rules for them). */
+/**
+ * What the program passes: never the line's own keys (pino has its own rules for them), and keys
+ * without control characters (field names are words; pino's escaping of such keys varies from
+ * one call to the next: a key "\t" came out as "\\" after some earlier records).
+ */
 const ownKeys = new Set(["time", "level", "msg"]);
-const lineFields = fields.filter((f) => Object.keys(f).every((k) => !ownKeys.has(k)));
+const lineFields = fields.filter((f) =>
+  Object.keys(f).every((k) => !ownKeys.has(k) && ![...k].some((c) => c < " ")),
+);
 
 /** The same line with its time field replaced, to compare lines written a millisecond apart. */
 const timeless = (line: string) =>
