@@ -83,7 +83,7 @@ export type InjectedRecord = { path: string; containers: string[]; initContainer
 
 type Annotations = Record<string, unknown>;
 
-function skip(code: SkipCode, reason: string): Decision {
+function skip(code: SkipCode, reason: string): Decision & { inject: false } {
   return { inject: false, code, reason };
 }
 
@@ -161,14 +161,17 @@ function mountCollision(c: V1Container, path: string): string | null {
   return null;
 }
 
-/**
- * Whether and where to inject. `namespace` is the pod's Namespace object when the caller has it
- * (for the Pod Security check); without it that check is skipped. Never throws.
- */
-export function decide(pod: V1Pod, namespace?: V1Namespace): Decision {
+function annotationsOf(pod: V1Pod): Annotations {
   const raw: unknown = pod?.metadata?.annotations;
-  const annotations: Annotations =
-    raw && typeof raw === "object" ? (raw as Annotations) : ({} as Annotations);
+  return raw && typeof raw === "object" ? (raw as Annotations) : ({} as Annotations);
+}
+
+/**
+ * The first step of decide(), which reads nothing but `metadata.annotations`: the skip for a pod
+ * that has not opted in, or null when it has (then decide() reads the rest). Never throws.
+ */
+export function optInSkip(pod: V1Pod): (Decision & { inject: false }) | null {
+  const annotations = annotationsOf(pod);
   if (Object.keys(annotations).length === 0) return skip("no-annotations", "no annotations");
 
   const inject = annotations[ANNOTATION_INJECT];
@@ -179,6 +182,17 @@ export function decide(pod: V1Pod, namespace?: V1Namespace): Decision {
     const shown = text(inject) === "" ? '""' : showPath(text(inject));
     return skip("inject-not-true", `inject=${shown} (only the exact string "true" opts in)`);
   }
+  return null;
+}
+
+/**
+ * Whether and where to inject. `namespace` is the pod's Namespace object when the caller has it
+ * (for the Pod Security check); without it that check is skipped. Never throws.
+ */
+export function decide(pod: V1Pod, namespace?: V1Namespace): Decision {
+  const notOptedIn = optInSkip(pod);
+  if (notOptedIn !== null) return notOptedIn;
+  const annotations = annotationsOf(pod);
 
   const rawPath = annotations[ANNOTATION_PATH];
   // Surrounding whitespace in an annotation value is a typo, never part of a directory name.
