@@ -13,6 +13,7 @@ import {
 } from "../../src/injection.js";
 import { errorText } from "../../src/error-text.js";
 import { parsePruned, type PruneShape } from "../../src/json-prune.js";
+import { ANNOTATION_INJECT } from "../../src/names.js";
 
 /** The AdmissionReview versions this webhook answers (declare both in admissionReviewVersions). */
 export const ADMISSION_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
@@ -170,6 +171,9 @@ function allowedBadInput(
  * (no promise, no microtask) unless the namespace must be fetched; such a promise never rejects.
  */
 export function review(text: string, namespaces: NamespaceLookup): Outcome | Promise<Outcome> {
+  // Only a hint (both paths answer alike): a pod that names the annotation plainly most likely
+  // opts in, and would only be read twice.
+  if (text.includes(ANNOTATION_INJECT)) return reviewFull(text, namespaces);
   return reviewFast(text, namespaces) ?? reviewFull(text, namespaces);
 }
 
