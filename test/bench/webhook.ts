@@ -125,7 +125,8 @@ await build({
   outdir: compiled,
   logLevel: "warning",
 });
-// BENCH_WEBHOOK_NODE_OPTIONS: extra node flags for the webhook only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+// BENCH_WEBHOOK_NODE_OPTIONS: extra node flags for the webhook only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+// (BENCH_BARE_NODE_OPTIONS: the same for the bare server, to profile both alike).
 const hookNodeFlags = (process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 const hook = spawnLogged("webhook", [
   ...hookNodeFlags,
