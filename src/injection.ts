@@ -83,7 +83,7 @@ export type InjectedRecord = { path: string; containers: string[]; initContainer
 
 type Annotations = Record<string, unknown>;
 
-function skip(code: SkipCode, reason: string): Decision & { inject: false } {
+function skip(code: SkipCode, reason: string): Decision {
   return { inject: false, code, reason };
 }
 
@@ -161,17 +161,14 @@ function mountCollision(c: V1Container, path: string): string | null {
   return null;
 }
 
-function annotationsOf(pod: V1Pod): Annotations {
-  const raw: unknown = pod?.metadata?.annotations;
-  return raw && typeof raw === "object" ? (raw as Annotations) : ({} as Annotations);
-}
-
 /**
- * The first step of decide(), which reads nothing but `metadata.annotations`: the skip for a pod
- * that has not opted in, or null when it has (then decide() reads the rest). Never throws.
+ * Whether and where to inject. `namespace` is the pod's Namespace object when the caller has it
+ * (for the Pod Security check); without it that check is skipped. Never throws.
  */
-export function optInSkip(pod: V1Pod): (Decision & { inject: false }) | null {
-  const annotations = annotationsOf(pod);
+export function decide(pod: V1Pod, namespace?: V1Namespace): Decision {
+  const raw: unknown = pod?.metadata?.annotations;
+  const annotations: Annotations =
+    raw && typeof raw === "object" ? (raw as Annotations) : ({} as Annotations);
   if (Object.keys(annotations).length === 0) return skip("no-annotations", "no annotations");
 
   const inject = annotations[ANNOTATION_INJECT];
@@ -182,17 +179,6 @@ export function optInSkip(pod: V1Pod): (Decision & { inject: false }) | null {
     const shown = text(inject) === "" ? '""' : showPath(text(inject));
     return skip("inject-not-true", `inject=${shown} (only the exact string "true" opts in)`);
   }
-  return null;
-}
-
-/**
- * Whether and where to inject. `namespace` is the pod's Namespace object when the caller has it
- * (for the Pod Security check); without it that check is skipped. Never throws.
- */
-export function decide(pod: V1Pod, namespace?: V1Namespace): Decision {
-  const notOptedIn = optInSkip(pod);
-  if (notOptedIn !== null) return notOptedIn;
-  const annotations = annotationsOf(pod);
 
   const rawPath = annotations[ANNOTATION_PATH];
   // Surrounding whitespace in an annotation value is a typo, never part of a directory name.

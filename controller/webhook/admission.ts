@@ -7,13 +7,10 @@ import {
   SKIPS,
   describePod,
   injectionPatch,
-  optInSkip,
   type Decision,
   type SkipCode,
 } from "../../src/injection.js";
 import { errorText } from "../../src/error-text.js";
-import { parsePruned, type PruneShape } from "../../src/json-prune.js";
-import { ANNOTATION_INJECT } from "../../src/names.js";
 
 /** The AdmissionReview versions this webhook answers (declare both in admissionReviewVersions). */
 export const ADMISSION_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
@@ -171,43 +168,6 @@ function allowedBadInput(
  * (no promise, no microtask) unless the namespace must be fetched; such a promise never rejects.
  */
 export function review(text: string, namespaces: NamespaceLookup): Outcome | Promise<Outcome> {
-  // Only a hint (both paths answer alike): a pod that names the annotation plainly most likely
-  // opts in, and would only be read twice.
-  if (text.includes(ANNOTATION_INJECT)) return reviewFull(text, namespaces);
-  return reviewFast(text, namespaces) ?? reviewFull(text, namespaces);
-}
-
-/**
- * Most pods never opt in: their answer needs the request's own fields and the pod's metadata,
- * not its spec, so only those are built. The same answer as reviewFull(), or undefined when
- * the pod opts in or the text is not one the pruned reading is sure of (then reviewFull()).
- */
-export function reviewFast(
-  text: string,
-  namespaces: NamespaceLookup,
-): Outcome | Promise<Outcome> | undefined {
-  const pruned = parsePruned(text, FAST_PATH_SHAPE);
-  return pruned === undefined ? undefined : reviewParsed(pruned, namespaces, true);
-}
-
-/** What reviewParsed() reads before a pod has opted in; everything else is stepped over unbuilt. */
-const FAST_PATH_SHAPE: PruneShape = {
-  apiVersion: true,
-  kind: true,
-  request: {
-    uid: true,
-    dryRun: true,
-    kind: true,
-    resource: true,
-    subResource: true,
-    operation: true,
-    namespace: true,
-    object: { metadata: { "*": true, managedFields: undefined } },
-  },
-};
-
-/** review() without the fast path: the whole document parsed (exported for the differential test). */
-export function reviewFull(text: string, namespaces: NamespaceLookup): Outcome | Promise<Outcome> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -228,28 +188,6 @@ export function reviewFull(text: string, namespaces: NamespaceLookup): Outcome |
     }
     return badRequest(`expected an AdmissionReview: ${why}`);
   }
-  return reviewParsed(parsed, namespaces, false);
-}
-
-/**
- * The answer to a parsed AdmissionReview. `pruned`: only FAST_PATH_SHAPE's members were built;
- * then it answers only what they decide (undefined once the pod opts in).
- */
-function reviewParsed(
-  parsed: unknown,
-  namespaces: NamespaceLookup,
-  pruned: false,
-): Outcome | Promise<Outcome>;
-function reviewParsed(
-  parsed: unknown,
-  namespaces: NamespaceLookup,
-  pruned: boolean,
-): Outcome | Promise<Outcome> | undefined;
-function reviewParsed(
-  parsed: unknown,
-  namespaces: NamespaceLookup,
-  pruned: boolean,
-): Outcome | Promise<Outcome> | undefined {
   if (!isObject(parsed)) return badRequest("expected an AdmissionReview object");
   const apiVersion = parsed.apiVersion;
   if (
@@ -294,11 +232,6 @@ function reviewParsed(
   const ctx: Context = { version, uid, dryRun, name: "" };
   try {
     ctx.name = describePod(pod, requestNs);
-    if (pruned) {
-      // decide()'s first step, which reads only the annotations; the namespace matters only later.
-      const notOptedIn = optInSkip(pod);
-      return notOptedIn === null ? undefined : answer(pod, notOptedIn, ctx);
-    }
     const nsName =
       requestNs || (typeof pod.metadata?.namespace === "string" ? pod.metadata.namespace : "");
     const ns = namespaces.cached(nsName);
