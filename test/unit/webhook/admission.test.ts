@@ -51,6 +51,36 @@ describe("review", () => {
     expect(body(r).response.warnings).toBeUndefined();
   });
 
+  it("recognises the annotation keys however the JSON text escapes them", async () => {
+    const plain = admissionReview(deploymentPod());
+    const escaped = [
+      plain.replaceAll('"coredog.io/inject"', '"coredog.io\\/inject"'),
+      plain.replaceAll('"coredog.io/inject"', '"\\u0063oredog.io\\u002finject"'),
+      plain.replaceAll('"coredog.io/path"', '"coredog.io\\/path"'),
+    ];
+    const want = await answer(plain);
+    expect(want.kind).toBe("inject");
+    for (const text of escaped) {
+      expect(text).not.toBe(plain);
+      expect(await answer(text)).toEqual(want);
+    }
+  });
+
+  it("answers a pod that has not opted in at once, without looking its namespace up", () => {
+    let fetched = 0;
+    const pod = deploymentPod({ annotations: { team: "shop" } });
+    const o = review(
+      admissionReview(pod),
+      lookup(undefined, async () => {
+        fetched++;
+        return shop;
+      }),
+    );
+    expect(o).not.toBeInstanceOf(Promise);
+    expect((o as Outcome).kind).toBe("skip");
+    expect(fetched).toBe(0);
+  });
+
   it("echoes the AdmissionReview version it was asked in", async () => {
     const o = await answer(admissionReview(deploymentPod(), { version: "v1beta1" }));
     expect(body(o).apiVersion).toBe("admission.k8s.io/v1beta1");
