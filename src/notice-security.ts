@@ -50,8 +50,8 @@ function kindFromText(msg: string): RefusalKind | undefined {
   if (/keyword|关键词/i.test(msg)) return "keyword";
   if (/whitelist|white list|allowlist|ip.*not.*allow|not.*allow.*ip|白名单|\bip\b/i.test(msg))
     return "ip";
-  if (/timestamp|时间戳|expired|过期/i.test(msg)) return "timestamp";
   if (/sign|签名/i.test(msg)) return "signature";
+  if (/timestamp|时间戳|expired|过期/i.test(msg)) return "timestamp";
   return undefined;
 }
 
