@@ -124,6 +124,22 @@ export function noticeFields(report: CoreReport, kind: NoticeFields["kind"]): No
   };
 }
 
+/** The text of a core's notice for one channel: the template filled, values escaped for the channel. */
+export function noticeText(
+  chan: NotifyChannel,
+  template: string | undefined,
+  report: CoreReport,
+  kind: NoticeKind,
+  error?: string,
+  suffix = "",
+): string {
+  const esc = escapeKindFor(chan);
+  let t = renderMessage(template, messageVars(report), esc);
+  if (kind === "failed")
+    t += `\nupload failed: ${escapeFor(esc, error ?? report.error ?? "unknown error")}`;
+  return t + suffix;
+}
+
 /** A channel's keyword matches when the core's path, namespace or pod contains it. */
 export function keywordMatches(keyword: string | undefined, report: CoreReport): boolean {
   const ns = report.podInfo?.namespace || report.namespace || "";
@@ -165,21 +181,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const abort = new AbortController();
   let stopped = false;
 
-  function text(
-    chan: NotifyChannel,
-    template: string | undefined,
-    report: CoreReport,
-    kind: NoticeKind,
-    error: string | undefined,
-    suffix: string,
-  ): string {
-    const esc = escapeKindFor(chan);
-    let t = renderMessage(template, messageVars(report), esc);
-    if (kind === "failed")
-      t += `\nupload failed: ${escapeFor(esc, error ?? report.error ?? "unknown error")}`;
-    return t + suffix;
-  }
-
   function dispatch(
     report: CoreReport,
     kind: NoticeKind,
@@ -212,7 +213,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         );
         continue;
       }
-      const body = text(ch, s.messageTemplate, report, kind, error, suffix);
+      const body = noticeText(ch, s.messageTemplate, report, kind, error, suffix);
       const fields = noticeFields(report, summary ? "summary" : kind);
       if (summary) fields.count = summary.count;
       const url = redactUrl(ch.webhookUrl);
