@@ -86,11 +86,6 @@ export const MESSAGE_LIMITS = {
 
 const jsonBytes = (s: string) => utf8Bytes(JSON.stringify(s));
 
-/** Kept for callers that cut by bytes only; messages are cut with fitMessage. */
-export function truncateBytes(text: string, maxBytes: number): string {
-  return fitMessage(text, maxBytes);
-}
-
 /** DingTalk's markdown shows an @ only when the text carries `@<mobile>`/`@<userId>` too. */
 function dingtalkAtLine(m: Mentions): string {
   return [...m.mobiles, ...m.userIds].map((x) => `@${x}`).join(" ");
