@@ -1,10 +1,11 @@
 // `coredog-controller webhook|watcher [flags]`: one image, two programs.
 import { PRODUCT_VERSION } from "../src/names.js";
 
-const USAGE = `Usage: coredog-controller <webhook|watcher|version> [flags]
+const USAGE = `Usage: coredog-controller <webhook|watcher|notify-test|version> [flags]
 
   webhook  --listen :8443 --tls-cert FILE --tls-key FILE --config FILE [--kubeconfig FILE]
   watcher  --dir /corefile --node-name NODE --config FILE --listen :9090 [--kubeconfig FILE]
+  notify-test [--config FILE] [--channel N] [--json]   send a test notice through the channels
 
 Run a program with --help for all of its flags.
 `;
@@ -19,6 +20,10 @@ export async function main(argv: string[]): Promise<number> {
     case "watcher": {
       const { runWatcher } = await import("./watcher/main.js");
       return runWatcher(rest);
+    }
+    case "notify-test": {
+      const { runNotifyTest } = await import("./notify/notify-test.js");
+      return runNotifyTest(rest);
     }
     case "version":
     case "--version":

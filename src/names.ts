@@ -11,6 +11,9 @@ export const WEBHOOK_ENTRY = "pods.coredog.io"; // the webhook's name inside the
 export const CONFIGMAP = "coredog";
 export const CONFIG_FILE = "config.yaml";
 export const STORAGE_SECRET = "coredog-storage";
+/** Chat robots' signing secrets (`NoticeChannel[].secretRef.key`), mounted into the watcher and the webhook. */
+export const NOTIFY_SECRET = "coredog-notify";
+export const NOTIFY_SECRET_DIR = "/etc/coredog/notify";
 export const TLS_SECRET = "coredog-webhook-tls";
 export const WEBHOOK_BACKUP_CONFIGMAP = "coredog-webhook-backup";
 export const WATCHER_PAUSE_LABEL = "coredog.io/paused";

@@ -12,6 +12,11 @@ export interface NodeState {
   lastError?: { at: string; message: string };
   /** The last upload's failure in the store's words (HTTP status, code, message); absent once an upload succeeds. */
   storageError?: { at: string; message: string };
+  /**
+   * The last security refusal of each notice channel that is refused now (bad signature, missing keyword, IP not
+   * allowed): `channel` is its index in NoticeChannel; dropped once the channel accepts a message again.
+   */
+  noticeRefusals?: NoticeRefusal[];
   /** Set while the settings file is bad (the watcher runs with its last good settings). */
   settingsError?: string;
   updatedAt: string;
@@ -19,6 +24,15 @@ export interface NodeState {
   configuredPath: string;
   /** The node directory's mode (octal, e.g. "1733") and owner: who can create cores below it. */
   dumpDir?: DirAccess;
+}
+
+export interface NoticeRefusal {
+  at: string;
+  channel: number;
+  chan: string;
+  kind: string;
+  /** The log line's text: what was refused, why, what to change. */
+  message: string;
 }
 
 export interface DirAccess {
@@ -37,6 +51,17 @@ const nodeStateSchema = z.object({
   lastUpload: z.object({ at: z.string(), key: z.string(), bytes: count }).optional(),
   lastError: z.object({ at: z.string(), message: z.string() }).optional(),
   storageError: z.object({ at: z.string(), message: z.string() }).optional(),
+  noticeRefusals: z
+    .array(
+      z.object({
+        at: z.string(),
+        channel: count,
+        chan: z.string(),
+        kind: z.string(),
+        message: z.string(),
+      }),
+    )
+    .optional(),
   settingsError: z.string().optional(),
   updatedAt: z.string(),
   configuredPath: z.string(),
@@ -65,6 +90,7 @@ export function parseNodeState(json: string): NodeState | null {
   if (s.lastUpload) state.lastUpload = s.lastUpload;
   if (s.lastError) state.lastError = s.lastError;
   if (s.storageError) state.storageError = s.storageError;
+  if (s.noticeRefusals && s.noticeRefusals.length > 0) state.noticeRefusals = s.noticeRefusals;
   if (s.settingsError !== undefined) state.settingsError = s.settingsError;
   if (s.dumpDir) state.dumpDir = s.dumpDir;
   return state;

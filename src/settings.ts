@@ -25,7 +25,9 @@ import {
   type Origins,
 } from "./settings/keys.js";
 import { resolveDeletion, resolveStorage } from "./settings/resolve.js";
-import { httpUrl, issuePath, schema } from "./settings/rules.js";
+import type { z } from "zod";
+import { NOTIFY_SECRET } from "./names.js";
+import { httpUrl, issuePath, schema, show } from "./settings/rules.js";
 import type {
   NoticeChannelSettings,
   ParseSettingsResult,
@@ -63,6 +65,8 @@ NoticeChannel: []
 #  - chan: wechat                # wechat | slack | dingtalk | feishu | webhook
 #    webhookurl: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...
 #    keyword: production         # only notify when the core's path/namespace/pod contains it
+#    secretRef: {key: dingtalk-ops}   # dingtalk/feishu signing secret: a key of Secret coredog-notify
+#    mentions: {mobiles: ["13800001111"], userIds: [], all: false}   # wechat, dingtalk, feishu
 # messageTemplate: |
 #   [{pod.namespace}/{pod.name}] core: {corefile.filename}
 #   signal: {core.signal} download: {corefile.url}
@@ -134,11 +138,9 @@ export function parseSettings(
   const storage = resolveStorage(c.StorageConfig, storageRaw, env, found);
 
   // Notices, template, custom handler.
-  const noticeChannels: NoticeChannelSettings[] = (c.NoticeChannel ?? []).map((n) => ({
-    chan: n.chan as ChannelKind,
-    webhookUrl: n.webhookurl,
-    ...(n.keyword !== undefined ? { keyword: n.keyword } : {}),
-  }));
+  const noticeChannels: NoticeChannelSettings[] = (c.NoticeChannel ?? []).map((n, i) =>
+    noticeChannel(n, `NoticeChannel[${i}]`, found),
+  );
   const messageTemplate = c.messageTemplate?.trim() ? c.messageTemplate : undefined;
   for (const m of messageTemplate?.matchAll(/\{([a-zA-Z]+\.[a-zA-Z]+)\}/g) ?? []) {
     if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
@@ -178,6 +180,55 @@ export function parseSettings(
   return { ok: true, settings, warnings };
 }
 
+type RawChannel = NonNullable<z.output<typeof schema>["NoticeChannel"]>[number];
+
+/** Providers that sign with a secret, and those that take mentions. */
+const SIGNING: readonly ChannelKind[] = ["dingtalk", "feishu"];
+const MENTIONING: readonly ChannelKind[] = ["wechat", "dingtalk", "feishu"];
+
+function noticeChannel(
+  n: RawChannel,
+  at: string,
+  found: { errors: string[]; warnings: string[] },
+): NoticeChannelSettings {
+  const chan = n.chan as ChannelKind;
+  const out: NoticeChannelSettings = {
+    chan,
+    webhookUrl: n.webhookurl,
+    ...(n.keyword !== undefined ? { keyword: n.keyword } : {}),
+  };
+  const ref = n.secretRef;
+  if (ref && (ref.key !== undefined || ref.name !== undefined)) {
+    const name = ref.name ?? NOTIFY_SECRET;
+    if (ref.key === undefined) found.errors.push(`${at}.secretRef.key: required`);
+    else if (!/^[-._a-zA-Z0-9]+$/.test(ref.key))
+      found.errors.push(`${at}.secretRef.key: ${show(ref.key)} is not a valid Secret key`);
+    else if (name !== NOTIFY_SECRET)
+      found.errors.push(
+        `${at}.secretRef.name: ${show(name)} is not mounted; put the key in Secret ${NOTIFY_SECRET} (namespace coredog-system), which the watcher and the webhook mount`,
+      );
+    else out.secretRef = { name, key: ref.key };
+    if (n.secret !== undefined) found.errors.push(`${at}: give secret or secretRef, not both`);
+  } else if (n.secret !== undefined) {
+    out.secret = n.secret;
+  }
+  if ((out.secret !== undefined || out.secretRef) && !SIGNING.includes(chan))
+    found.warnings.push(`${at}: secret is ignored for ${chan} (only dingtalk and feishu sign)`);
+  const m = n.mentions;
+  if (m && (m.userIds.length > 0 || m.mobiles.length > 0 || m.all)) {
+    if (!MENTIONING.includes(chan))
+      found.warnings.push(`${at}.mentions: ignored for ${chan} (wechat, dingtalk, feishu only)`);
+    else {
+      if (chan === "feishu" && m.mobiles.length > 0)
+        found.warnings.push(
+          `${at}.mentions.mobiles: Feishu robots @ by open_id/user_id only; use userIds`,
+        );
+      out.mentions = { userIds: m.userIds, mobiles: m.mobiles, all: m.all };
+    }
+  }
+  return out;
+}
+
 /** The settings with secrets and webhook URL tokens hidden, for logs and `status`. */
 export function redactSettings(s: Settings): Settings {
   const hide = (v: string | undefined) => (v === undefined ? undefined : "***");
@@ -192,7 +243,11 @@ export function redactSettings(s: Settings): Settings {
     },
     noticeChannels: s.noticeChannels.map((n) => {
       const u = httpUrl(n.webhookUrl);
-      return { ...n, webhookUrl: u ? `${u.protocol}//${u.host}/***` : "***" };
+      return {
+        ...n,
+        webhookUrl: u ? `${u.protocol}//${u.host}/***` : "***",
+        ...(n.secret !== undefined ? { secret: "***" } : {}),
+      };
     }),
   };
 }

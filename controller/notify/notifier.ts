@@ -9,12 +9,30 @@ import type { Logger } from "../log.js";
 import type { CoreReport } from "../watcher/types.js";
 import { escapeKindFor, type ChannelKind, type NoticeFields } from "./payloads.js";
 import { redactUrl } from "./redact.js";
-import { sendNotice, type SendOptions } from "./send.js";
+import { NoticeError, sendNotice, type SendOptions } from "./send.js";
+import type { Mentions, SecretRef } from "../../src/settings.js";
 
 export interface NotifyChannel {
   chan: ChannelKind;
   webhookUrl: string;
   keyword?: string;
+  secret?: string;
+  secretRef?: SecretRef;
+  mentions?: Mentions;
+}
+
+/** How a send to channel number `index` (in NoticeChannel) ended: accepted, or the error. */
+export type NoticeOutcome = (index: number, chan: ChannelKind, error?: NoticeError) => void;
+
+/** The channel as the sender takes it (no keyword). */
+function target(ch: NotifyChannel) {
+  return {
+    chan: ch.chan,
+    webhookUrl: ch.webhookUrl,
+    ...(ch.secret !== undefined ? { secret: ch.secret } : {}),
+    ...(ch.secretRef ? { secretRef: ch.secretRef } : {}),
+    ...(ch.mentions ? { mentions: ch.mentions } : {}),
+  };
 }
 
 /** The part of Settings the notifier reads (Settings from src/settings.ts fits). */
@@ -44,6 +62,8 @@ export interface NotifierDeps {
   /** Concurrent sends, default 4; sends waiting beyond `maxPending` (default 500) are dropped. */
   concurrency?: number;
   maxPending?: number;
+  /** Told how each send ended (the watcher publishes the last security refusal per channel). */
+  onOutcome?: NoticeOutcome;
 }
 
 export function messageVars(report: CoreReport): MessageVars {
@@ -104,6 +124,22 @@ export function noticeFields(report: CoreReport, kind: NoticeFields["kind"]): No
   };
 }
 
+/** The text of a core's notice for one channel: the template filled, values escaped for the channel. */
+export function noticeText(
+  chan: NotifyChannel,
+  template: string | undefined,
+  report: CoreReport,
+  kind: NoticeKind,
+  error?: string,
+  suffix = "",
+): string {
+  const esc = escapeKindFor(chan);
+  let t = renderMessage(template, messageVars(report), esc);
+  if (kind === "failed")
+    t += `\nupload failed: ${escapeFor(esc, error ?? report.error ?? "unknown error")}`;
+  return t + suffix;
+}
+
 /** A channel's keyword matches when the core's path, namespace or pod contains it. */
 export function keywordMatches(keyword: string | undefined, report: CoreReport): boolean {
   const ns = report.podInfo?.namespace || report.namespace || "";
@@ -145,21 +181,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const abort = new AbortController();
   let stopped = false;
 
-  function text(
-    chan: ChannelKind,
-    template: string | undefined,
-    report: CoreReport,
-    kind: NoticeKind,
-    error: string | undefined,
-    suffix: string,
-  ): string {
-    const esc = escapeKindFor(chan);
-    let t = renderMessage(template, messageVars(report), esc);
-    if (kind === "failed")
-      t += `\nupload failed: ${escapeFor(esc, error ?? report.error ?? "unknown error")}`;
-    return t + suffix;
-  }
-
   function dispatch(
     report: CoreReport,
     kind: NoticeKind,
@@ -177,7 +198,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const suffix = summary
       ? `\n… and ${summary.count} more time${summary.count === 1 ? "" : "s"} in the last ${formatWindow(summary.windowSeconds)}`
       : "";
-    for (const ch of s.noticeChannels) {
+    for (const [index, ch] of s.noticeChannels.entries()) {
       if (!keywordMatches(ch.keyword, report)) {
         log.info(
           { ...where, channel: ch.chan, path: report.path },
@@ -192,25 +213,32 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         );
         continue;
       }
-      const body = text(ch.chan, s.messageTemplate, report, kind, error, suffix);
+      const body = noticeText(ch, s.messageTemplate, report, kind, error, suffix);
       const fields = noticeFields(report, summary ? "summary" : kind);
       if (summary) fields.count = summary.count;
       const url = redactUrl(ch.webhookUrl);
       const p: Promise<void> = limit(async () => {
         try {
-          await send({ chan: ch.chan, webhookUrl: ch.webhookUrl }, body, {
+          await send(target(ch), body, {
             ...deps.sendOptions,
             fields,
             signal: abort.signal,
           });
+          deps.onOutcome?.(index, ch.chan);
           log.info(
             { ...where, channel: ch.chan, url, ...(summary ? { grouped: summary.count } : {}) },
             `notice sent: channel=${ch.chan}${summary ? ` (summary of ${summary.count} more)` : ""}`,
           );
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
+          if (err instanceof NoticeError) deps.onOutcome?.(index, ch.chan, err);
           log.error(
-            { ...where, channel: ch.chan, url },
+            {
+              ...where,
+              channel: ch.chan,
+              url,
+              ...(err instanceof NoticeError && err.refusal ? { refusal: err.refusal.kind } : {}),
+            },
             `notice failed: channel=${ch.chan} error=${msg}`,
           );
         }
@@ -329,14 +357,14 @@ export async function sendAlert(
         );
         return;
       }
-      const esc = escapeKindFor(ch.chan);
+      const esc = escapeKindFor(ch);
       const body = text
         .split("\n")
         .map((l) => escapeFor(esc, l, 4000))
         .join("\n");
       const url = redactUrl(ch.webhookUrl);
       try {
-        await sendNotice({ chan: ch.chan, webhookUrl: ch.webhookUrl }, body, {
+        await sendNotice(target(ch), body, {
           ...opts.sendOptions,
           fields: { kind: "alert" },
         });

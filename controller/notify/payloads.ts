@@ -1,10 +1,29 @@
-// What each chat provider expects in the request body, and how it says "accepted".
+// What each chat provider expects in the request body (size limits and mentions included), and how it says
+// "accepted".
+import { fitMessage, utf8Bytes } from "../../src/message-fit.js";
+import { securityRefusal, type Refusal } from "../../src/notice-security.js";
+import type { Mentions, SecretRef } from "../../src/settings.js";
 
 export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
 
 export interface NoticeChannel {
   chan: ChannelKind;
   webhookUrl: string;
+  mentions?: Mentions;
+  secret?: string;
+  secretRef?: SecretRef;
+}
+
+/** What shapes a payload: the provider and who it mentions. */
+export type PayloadChannel = ChannelKind | { chan: ChannelKind; mentions?: Mentions };
+
+function hasMentions(m: Mentions | undefined): m is Mentions {
+  return !!m && (m.userIds.length > 0 || m.mobiles.length > 0 || m.all);
+}
+
+/** WeCom's markdown messages cannot @ by phone number or @all: a WeCom channel with mentions sends text. */
+function wecomText(ch: { chan: ChannelKind; mentions?: Mentions }): boolean {
+  return ch.chan === "wechat" && hasMentions(ch.mentions);
 }
 
 /** The core report as the plain JSON webhook receives it (all optional: alerts carry only a message). */
@@ -34,8 +53,10 @@ export interface NoticeFields {
 }
 
 /** How pod-side values must be escaped for the channel's payload (see src/template.ts escapeFor). */
-export function escapeKindFor(chan: ChannelKind): "markdown" | "slack" | "plain" {
-  switch (chan) {
+export function escapeKindFor(channel: PayloadChannel): "markdown" | "slack" | "plain" {
+  const ch = typeof channel === "string" ? { chan: channel } : channel;
+  if (wecomText(ch)) return "plain";
+  switch (ch.chan) {
     case "wechat":
     case "dingtalk":
       return "markdown";
@@ -48,39 +69,86 @@ export function escapeKindFor(chan: ChannelKind): "markdown" | "slack" | "plain"
 }
 
 const TITLE = "CoreDog: core dump";
-/** WeCom rejects markdown content over 4096 bytes; DingTalk and Feishu allow ~20 KB. */
-const MAX_BYTES: Record<ChannelKind, number> = {
-  wechat: 4000,
-  dingtalk: 18000,
-  feishu: 18000,
-  slack: 35000,
-  webhook: 60000,
-};
 
-export function truncateBytes(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  const suffix = " …(truncated)";
-  let cut = Buffer.from(text)
-    .subarray(0, maxBytes - Buffer.byteLength(suffix))
-    .toString("utf8");
-  // a cut in the middle of a multi-byte character leaves U+FFFD at the end
-  cut = cut.replace(/\uFFFD+$/, "");
-  return cut + suffix;
+/**
+ * The providers' limits on the message: WeCom text content 2048 bytes and markdown content 4096 bytes (UTF-8);
+ * Feishu's request body 20 KB (measured as JSON, with room for the signature and mentions); DingTalk's
+ * messages about 20 000 bytes; Slack truncates text over 40 000 characters. Kept a little below each.
+ */
+export const MESSAGE_LIMITS = {
+  wechatText: 2048,
+  wechatMarkdown: 4096,
+  dingtalk: 18_000,
+  feishu: 18_000,
+  slack: 35_000,
+  webhook: 60_000,
+} as const;
+
+const jsonBytes = (s: string) => utf8Bytes(JSON.stringify(s));
+
+/** DingTalk's markdown shows an @ only when the text carries `@<mobile>`/`@<userId>` too. */
+function dingtalkAtLine(m: Mentions): string {
+  return [...m.mobiles, ...m.userIds].map((x) => `@${x}`).join(" ");
 }
 
-export function buildPayload(chan: ChannelKind, text: string, fields: NoticeFields = {}): unknown {
-  const body = truncateBytes(text, MAX_BYTES[chan]);
-  switch (chan) {
+function feishuAt(m: Mentions): string {
+  const tags = m.userIds.map((id) => `<at user_id="${id.replace(/["<>]/g, "")}"></at>`);
+  if (m.all) tags.push('<at user_id="all">所有人</at>');
+  return tags.join(" ");
+}
+
+export function buildPayload(
+  channel: PayloadChannel,
+  text: string,
+  fields: NoticeFields = {},
+): unknown {
+  const ch = typeof channel === "string" ? { chan: channel } : channel;
+  const m = hasMentions(ch.mentions) ? ch.mentions : undefined;
+  switch (ch.chan) {
     case "wechat":
-      return { msgtype: "markdown", markdown: { content: body } };
+      if (m)
+        return {
+          msgtype: "text",
+          text: {
+            content: fitMessage(text, MESSAGE_LIMITS.wechatText),
+            ...(m.userIds.length > 0 || m.all
+              ? { mentioned_list: [...m.userIds, ...(m.all ? ["@all"] : [])] }
+              : {}),
+            ...(m.mobiles.length > 0 ? { mentioned_mobile_list: m.mobiles } : {}),
+          },
+        };
+      return {
+        msgtype: "markdown",
+        markdown: { content: fitMessage(text, MESSAGE_LIMITS.wechatMarkdown) },
+      };
     case "slack":
-      return { text: body };
-    case "dingtalk":
-      return { msgtype: "markdown", markdown: { title: TITLE, text: body } };
-    case "feishu":
-      return { msg_type: "text", content: { text: body } };
-    case "webhook":
+      return { text: fitMessage(text, MESSAGE_LIMITS.slack) };
+    case "dingtalk": {
+      const at = m ? dingtalkAtLine(m) : "";
+      const body = fitMessage(text, MESSAGE_LIMITS.dingtalk - (at ? utf8Bytes(at) + 2 : 0));
+      return {
+        msgtype: "markdown",
+        markdown: { title: TITLE, text: at ? `${body}\n\n${at}` : body },
+        ...(m
+          ? {
+              at: {
+                ...(m.mobiles.length > 0 ? { atMobiles: m.mobiles } : {}),
+                ...(m.userIds.length > 0 ? { atUserIds: m.userIds } : {}),
+                isAtAll: m.all,
+              },
+            }
+          : {}),
+      };
+    }
+    case "feishu": {
+      const at = m ? feishuAt(m) : "";
+      const body = fitMessage(text, MESSAGE_LIMITS.feishu - (at ? jsonBytes(at) : 0), jsonBytes);
+      return { msg_type: "text", content: { text: at ? `${body}\n${at}` : body } };
+    }
+    case "webhook": {
+      const body = fitMessage(text, MESSAGE_LIMITS.webhook);
       return { ...fields, message: body, text: body };
+    }
   }
 }
 
@@ -90,6 +158,8 @@ export interface Verdict {
   reason?: string;
   /** Worth another attempt (rate limits, server errors). */
   retryable?: boolean;
+  /** Refused by the robot's security settings (signature, keyword, IP allowlist). */
+  refusal?: Refusal;
 }
 
 // Provider error codes that mean "too fast, try later".
@@ -131,10 +201,12 @@ export function checkResponse(chan: ChannelKind, status: number, bodyText: strin
         };
       const code = Number(json.errcode ?? 0);
       if (code !== 0) {
+        const refusal = securityRefusal(chan, code, String(json.errmsg ?? ""));
         return {
           ok: false,
           retryable: RATE_LIMIT_CODES.has(code),
           reason: `errcode=${code} errmsg=${String(json.errmsg ?? "")}`,
+          ...(refusal ? { refusal } : {}),
         };
       }
       return { ok: true };
@@ -149,10 +221,13 @@ export function checkResponse(chan: ChannelKind, status: number, bodyText: strin
         };
       const code = Number(json.code ?? json.StatusCode ?? 0);
       if (code !== 0) {
+        const msg = String(json.msg ?? json.StatusMessage ?? "");
+        const refusal = securityRefusal(chan, code, msg);
         return {
           ok: false,
           retryable: RATE_LIMIT_CODES.has(code),
-          reason: `code=${code} msg=${String(json.msg ?? json.StatusMessage ?? "")}`,
+          reason: `code=${code} msg=${msg}`,
+          ...(refusal ? { refusal } : {}),
         };
       }
       return { ok: true };

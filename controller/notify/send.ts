@@ -1,8 +1,13 @@
-// One notice to one channel: the provider's payload, a timeout per attempt, status and errcode checks,
-// bounded retries with backoff (not for 4xx other than 429), errors that name the channel but not its secret.
+// One notice to one channel: the provider's payload, signed when the channel has a secret (afresh for each
+// attempt: the signature carries the time), a timeout per attempt, status and errcode checks, bounded retries
+// with backoff (not for 4xx other than 429; a Retry-After is waited for), errors that name the channel but not
+// its secret, and a security refusal named as such.
+import { refusalText, type Refusal } from "../../src/notice-security.js";
 import { backoffDelay, sleep } from "../retry.js";
 import { buildPayload, checkResponse, type NoticeChannel, type NoticeFields } from "./payloads.js";
 import { redactIn, redactUrl } from "./redact.js";
+import { channelSecret, SecretError } from "./secrets.js";
+import { dingtalkSignedUrl, feishuSignature } from "./sign.js";
 
 export interface SendOptions {
   /** Per attempt, default 10 s. */
@@ -15,6 +20,16 @@ export interface SendOptions {
   fields?: NoticeFields;
   /** First backoff delay, doubled each retry (with jitter), default 500 ms. */
   backoffMs?: number;
+  /** The clock the signatures carry (tests). */
+  now?: () => number;
+  /** Where Secret coredog-notify is mounted (secretRef); notifySecretDir() by default. */
+  secretDir?: string;
+}
+
+/** What the provider last answered (for `notify test`). */
+export interface ProviderAnswer {
+  status: number;
+  body: string;
 }
 
 export class NoticeError extends Error {
@@ -22,6 +37,8 @@ export class NoticeError extends Error {
     message: string,
     readonly chan: string,
     readonly attempts: number,
+    readonly refusal?: Refusal,
+    readonly answer?: ProviderAnswer,
   ) {
     super(message);
     this.name = "NoticeError";
@@ -29,13 +46,36 @@ export class NoticeError extends Error {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+/** A provider's Retry-After is honoured up to this; the stop deadline still aborts the wait. */
+export const MAX_RETRY_AFTER_MS = 60_000;
 
-function retryAfterMs(header: string | null): number | undefined {
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined;
   const secs = Number(header);
-  if (Number.isFinite(secs) && secs >= 0) return Math.min(secs * 1000, MAX_BACKOFF_MS);
+  if (header.trim() !== "" && Number.isFinite(secs) && secs >= 0)
+    return Math.min(secs * 1000, MAX_RETRY_AFTER_MS);
   const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.min(Math.max(at - Date.now(), 0), MAX_BACKOFF_MS);
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
+}
+
+/** The request for one attempt: DingTalk signs in the query, Feishu in the body. */
+function signedRequest(
+  channel: NoticeChannel,
+  payload: unknown,
+  secret: string | undefined,
+  nowMs: number,
+): { url: string; body: string } {
+  if (secret && channel.chan === "dingtalk")
+    return {
+      url: dingtalkSignedUrl(channel.webhookUrl, secret, nowMs),
+      body: JSON.stringify(payload),
+    };
+  if (secret && channel.chan === "feishu")
+    return {
+      url: channel.webhookUrl,
+      body: JSON.stringify({ ...feishuSignature(secret, nowMs), ...(payload as object) }),
+    };
+  return { url: channel.webhookUrl, body: JSON.stringify(payload) };
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {
@@ -49,18 +89,28 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return String(err);
 }
 
-/** Send `text` to the channel. Resolves when the provider accepted it; throws NoticeError otherwise. */
+/** Send `text` to the channel. Resolves with the provider's answer when it accepted it; throws NoticeError otherwise. */
 export async function sendNotice(
   channel: NoticeChannel,
   text: string,
   opts: SendOptions = {},
-): Promise<void> {
+): Promise<ProviderAnswer> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const retries = Math.max(0, opts.retries ?? 2);
   const backoffMs = opts.backoffMs ?? 500;
   const where = `${channel.chan} (${redactUrl(channel.webhookUrl)})`;
-  const body = JSON.stringify(buildPayload(channel.chan, text, opts.fields));
+  const payload = buildPayload(channel, text, opts.fields);
+  const now = opts.now ?? Date.now;
+  let secret: string | undefined;
+  try {
+    secret = await channelSecret(channel, opts.secretDir);
+  } catch (err) {
+    if (!(err instanceof SecretError)) throw err;
+    throw new NoticeError(`notice to ${where} not sent: ${err.message}`, channel.chan, 0);
+  }
   let lastReason: string;
+  let refusal: Refusal | undefined;
+  let answer: ProviderAnswer | undefined;
   let attempts = 0;
   for (;;) {
     if (opts.signal?.aborted) {
@@ -73,19 +123,24 @@ export async function sendNotice(
     try {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      const res = await fetch(channel.webhookUrl, {
+      const req = signedRequest(channel, payload, secret, now());
+      const res = await fetch(req.url, {
         method: "POST",
         headers: { "content-type": "application/json; charset=utf-8" },
-        body,
+        body: req.body,
         signal,
         redirect: "error",
       });
       const resText = await res.text();
+      answer = { status: res.status, body: resText.slice(0, 2000) };
       const verdict = checkResponse(channel.chan, res.status, resText);
-      if (verdict.ok) return;
+      if (verdict.ok) return answer;
       lastReason = verdict.reason ?? "rejected";
       retryable = verdict.retryable ?? false;
-      if (res.status === 429) waitMs = retryAfterMs(res.headers.get("retry-after"));
+      refusal = verdict.refusal;
+      if (refusal) lastReason += `: ${refusalText(channel.chan, refusal)}`;
+      if (res.status === 429 || res.status === 503)
+        waitMs = retryAfterMs(res.headers.get("retry-after"));
     } catch (err) {
       lastReason = opts.signal?.aborted ? "aborted" : describeFetchError(err, timeoutMs);
     }
@@ -108,5 +163,7 @@ export async function sendNotice(
     ),
     channel.chan,
     attempts,
+    refusal,
+    answer,
   );
 }

@@ -13,6 +13,7 @@ import { ensureDirModes } from "./dir-modes.js";
 import { Journal } from "./journal.js";
 import { createMetrics } from "./metrics.js";
 import { NodeStatePublisher } from "./node-state-publisher.js";
+import { RefusalBook } from "../notify/refusals.js";
 import { Pipeline, type PodLookup } from "./pipeline.js";
 import type { Backoff } from "../retry.js";
 import { startHttp } from "./server.js";
@@ -138,6 +139,9 @@ export async function startWatcher(
       "no kubeconfig and not in a cluster: running without the Kubernetes API (no pod details, no Events)",
     );
   }
+  // Told before the publisher exists; a refusal only pokes it once it does.
+  let pokeState = (): void => {};
+  const refusals = new RefusalBook(() => pokeState());
   let reporter = deps.reporter;
   if (!reporter) {
     const { createReporter } = await import("./reporter.js");
@@ -146,6 +150,7 @@ export async function startWatcher(
       nodeName: o.nodeName,
       log,
       settings: current,
+      onNoticeOutcome: refusals.outcome,
     });
   }
   const metrics = createMetrics();
@@ -204,10 +209,12 @@ export async function startWatcher(
       ...(pl.activity.lastError ? { lastError: pl.activity.lastError } : {}),
       ...(pl.activity.storageError ? { storageError: pl.activity.storageError } : {}),
       ...(settings.error ? { settingsError: settings.error } : {}),
+      ...(refusals.list().length > 0 ? { noticeRefusals: refusals.list() } : {}),
       ...(dumpDir ? { dumpDir } : {}),
     }),
   });
 
+  pokeState = () => publisher.poke();
   pl.on("change", () => publisher.poke());
 
   let ready = false;

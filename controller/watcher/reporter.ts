@@ -7,6 +7,7 @@ import {
   createNotifier,
   sendAlert,
   type Notifier,
+  type NoticeOutcome,
   type NotifySettings,
 } from "../notify/notifier.js";
 import type { SendOptions } from "../notify/send.js";
@@ -36,6 +37,8 @@ export interface ReporterDeps {
   alertRepeatMs?: number;
   /** alert(): any two alerts at least this far apart, default 1 min (a burst is not a flood of messages). */
   alertMinGapMs?: number;
+  /** Told how each notice ended (the node state's notice refusals). */
+  onNoticeOutcome?: NoticeOutcome;
   /** Replaceable parts (tests). */
   events?: EventRecorder;
   notifier?: Notifier;
@@ -47,7 +50,12 @@ export function createReporter(deps: ReporterDeps): Reporter {
     deps.events ?? (deps.kc ? createEventRecorder(deps.kc, deps.nodeName, log) : undefined);
   const notifier =
     deps.notifier ??
-    createNotifier({ log, settings: deps.settings, sendOptions: deps.sendOptions });
+    createNotifier({
+      log,
+      settings: deps.settings,
+      sendOptions: deps.sendOptions,
+      ...(deps.onNoticeOutcome ? { onOutcome: deps.onNoticeOutcome } : {}),
+    });
   const handlerLimit = pLimit(deps.handlerConcurrency ?? 2);
   const maxQueuedHandlers = deps.maxQueuedHandlers ?? 100;
   const handlers = new Set<Promise<unknown>>();

@@ -4,7 +4,7 @@ import type { Logger } from "../log.js";
 import type { NoticeChannel } from "../notify/payloads.js";
 import type { SendOptions } from "../notify/send.js";
 
-export type SendFn = (channel: NoticeChannel, text: string, opts?: SendOptions) => Promise<void>;
+export type SendFn = (channel: NoticeChannel, text: string, opts?: SendOptions) => Promise<unknown>;
 
 export interface Alerter {
   alert(text: string): void;

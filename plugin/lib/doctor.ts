@@ -22,6 +22,7 @@ import {
   WEBHOOK_NAME,
 } from "../../src/names.js";
 import { parseNodeState, type NodeState } from "../../src/node-state.js";
+import { hasSecret, needsSecurity, templateFixedText } from "../../src/notice-security.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
 import { blockedUsers, describeUser } from "../../src/dir-write.js";
@@ -426,6 +427,7 @@ function settingsChecks(input: DoctorInput): Check[] {
           "add a channel under NoticeChannel in configmap coredog (chan + webhookurl)",
         ),
   );
+  checks.push(...robotSecurityChecks(settings));
   const pod = input.pod;
   if (pod && channels.length > 0) {
     const ns = pod.metadata?.namespace ?? "";
@@ -449,6 +451,59 @@ function settingsChecks(input: DoctorInput): Check[] {
     );
   }
   return checks;
+}
+
+/**
+ * DingTalk and Feishu robots refuse messages unless they pass the robot's security setting: a signature (the
+ * channel needs the secret), custom keywords (the message's fixed text must carry one) or an IP allowlist.
+ */
+function robotSecurityChecks(settings: Settings): Check[] {
+  const fixed = templateFixedText(settings.messageTemplate).replace(/\s+/g, " ").trim();
+  return settings.noticeChannels.flatMap((ch, i) => {
+    if (!needsSecurity(ch.chan)) return [];
+    const c = check(
+      5,
+      "robot-security",
+      `NoticeChannel[${i}] (${ch.chan}) passes the robot's security`,
+    );
+    if (hasSecret(ch))
+      return [
+        c.pass(
+          ch.secretRef
+            ? `signed with key ${ch.secretRef.key} of Secret ${ch.secretRef.name}`
+            : "signed with the secret in config.yaml (better in Secret coredog-notify: secretRef)",
+        ),
+      ];
+    if (settings.messageTemplate === undefined)
+      return [
+        c.warn(
+          "no secret and the default message: a robot with signing refuses it, one with custom keywords refuses it unless a keyword is in the default text",
+          `set secretRef (key of Secret coredog-notify) for a signing robot, or put the robot's keyword as fixed text in messageTemplate; then kubectl coredog notify test --channel ${i}`,
+        ),
+      ];
+    return [
+      c.info(
+        `no secret: the robot must use custom keywords (or an IP allowlist) and a keyword must be in the template's fixed text "${fixed.slice(0, 120)}"`,
+        `kubectl coredog notify test --channel ${i} shows whether the robot takes it`,
+      ),
+    ];
+  });
+}
+
+/** The watchers' last security refusal of each channel (the watchers publish them on their pods). */
+function noticeRefusalChecks(input: DoctorInput): Check[] {
+  if (!input.watcherPods.ok) return [];
+  return input.watcherPods.value.flatMap((p) => {
+    const state = nodeStateOf(p);
+    return (state?.noticeRefusals ?? []).map((r) => {
+      const [what, fix] = r.message.split("; fix: ");
+      return check(
+        5,
+        "notice-refused",
+        `NoticeChannel[${r.channel}] (${r.chan}) is taken by the robot`,
+      ).fail(`${state!.node} at ${r.at}: ${what}`, fix);
+    });
+  });
 }
 
 /** What to change when the store refuses uploads, from the store's own error text. */
@@ -531,6 +586,7 @@ export function runChecks(input: DoctorInput): Check[] {
     ...watcherImageChecks(input),
     ...settingsChecks(input),
     ...storageChecks(input),
+    ...noticeRefusalChecks(input),
   ];
   if (input.pod) checks.push(...podChecks(input, input.pod));
   return checks.sort((a, b) => a.problem - b.problem);

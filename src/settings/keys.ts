@@ -43,7 +43,22 @@ export const SHAPE: Shape = {
   NoticeChannel: {
     kind: "list",
     aliases: ["NoticeChannels"],
-    item: { chan: value(), webhookurl: value(), keyword: value() },
+    item: {
+      chan: value(),
+      webhookurl: value(),
+      keyword: value(),
+      secret: value(),
+      secretRef: { kind: "map", fields: { name: value(), key: value() } },
+      mentions: {
+        kind: "map",
+        aliases: ["at"],
+        fields: {
+          userIds: value(["atUserIds", "mentioned_list", "users"]),
+          mobiles: value(["atMobiles", "mentioned_mobile_list", "phones"]),
+          all: value(["isAtAll", "atAll"]),
+        },
+      },
+    },
   },
   messageTemplate: value(),
   CustomHandler: {

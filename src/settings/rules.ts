@@ -124,6 +124,26 @@ const webhookUrl = () =>
     return s;
   });
 
+/** A list of names: a YAML list, or one string with commas. */
+const nameList = () =>
+  z
+    .unknown()
+    .optional()
+    .transform((v, ctx): string[] => {
+      if (v === undefined || v === null || v === "") return [];
+      const items = Array.isArray(v) ? v : typeof v === "string" ? v.split(",") : [v];
+      const out: string[] = [];
+      for (const it of items) {
+        if (typeof it !== "string" && typeof it !== "number") {
+          ctx.addIssue(`must be a list of strings, got ${kindOf(it)} in it`);
+          continue;
+        }
+        const t = String(it).trim();
+        if (t) out.push(t);
+      }
+      return out;
+    });
+
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([KMGTP]i?|[kmgtp]i?)?[Bb]?\s*$/;
 const UNITS: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
 
@@ -220,6 +240,11 @@ export const schema = z.object({
         chan: oneOf(CHANNELS, undefined, { wecom: "wechat", weixin: "wechat", lark: "feishu" }),
         webhookurl: webhookUrl(),
         keyword: text(),
+        secret: text(),
+        secretRef: z.object({ name: text(), key: text() }).optional(),
+        mentions: z
+          .object({ userIds: nameList(), mobiles: nameList(), all: bool(false) })
+          .optional(),
       }),
     )
     .optional(),

@@ -7,10 +7,30 @@ export type ChecksumPolicy = "WHEN_REQUIRED" | "WHEN_SUPPORTED";
 export type Compression = "none" | "zstd" | "gzip";
 export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
 
+/** Who a message @-mentions (WeCom, DingTalk, Feishu). */
+export interface Mentions {
+  /** WeCom userids, DingTalk userIds, Feishu open_id/user_id. */
+  userIds: string[];
+  /** Phone numbers (WeCom, DingTalk). */
+  mobiles: string[];
+  /** @all / isAtAll. */
+  all: boolean;
+}
+
+/** A robot's signing secret kept in a Secret: a key of Secret coredog-notify, mounted as a file. */
+export interface SecretRef {
+  name: string;
+  key: string;
+}
+
 export interface NoticeChannelSettings {
   chan: ChannelKind;
   webhookUrl: string;
   keyword?: string;
+  /** DingTalk "加签" / Feishu signature secret, written in the file (prefer secretRef). */
+  secret?: string;
+  secretRef?: SecretRef;
+  mentions?: Mentions;
 }
 
 export interface Settings {

@@ -3,6 +3,13 @@
 // switch a receiver to failing (500), provider error codes, hanging or slow answers.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  checkDingTalk,
+  checkFeishu,
+  checkWeCom,
+  type Refused,
+  type RobotSecurity,
+} from "./robot-security.js";
 
 export type ReceiverKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
 export type ReceiverMode = "ok" | "fail" | "errcode" | "hang" | "slow";
@@ -25,6 +32,16 @@ export interface Received {
   rejected?: string;
   /** The HTTP status answered (undefined while hanging). */
   status?: number;
+  /** The query string's parameters (DingTalk's timestamp and sign). */
+  query: Record<string, string>;
+  /** Refused by the robot's security or limits, with the provider's code. */
+  refused?: Refused;
+}
+
+/** Slack under a burst: after `burst` requests, 429 with `Retry-After: retryAfterSec` until that has passed. */
+export interface RateLimit {
+  burst: number;
+  retryAfterSec: number;
 }
 
 export interface Receivers {
@@ -38,6 +55,10 @@ export interface Receivers {
     timeoutMs: number,
   ): Promise<Received>;
   behave(kind: ReceiverKind, mode: ReceiverMode, opts?: { delayMs?: number }): void;
+  /** The robot's security settings (DingTalk, Feishu); undefined: none. */
+  secure(kind: "dingtalk" | "feishu", security: RobotSecurity | undefined): void;
+  /** Rate limiting as Slack does it (429 + Retry-After); undefined: none. */
+  rateLimit(kind: ReceiverKind, limit: RateLimit | undefined): void;
   clear(kind?: ReceiverKind): void;
   stop(): Promise<void>;
 }
@@ -173,7 +194,15 @@ function errcodeAnswer(kind: ReceiverKind): Answer {
   }
 }
 
+function refusedAnswer(kind: ReceiverKind, r: Refused): Answer {
+  return kind === "feishu"
+    ? json(200, { code: r.code, data: {}, msg: r.message })
+    : json(200, { errcode: r.code, errmsg: r.message });
+}
+
 export async function startReceivers(): Promise<Receivers> {
+  const security = new Map<ReceiverKind, RobotSecurity>();
+  const limits = new Map<ReceiverKind, RateLimit & { count: number; until: number }>();
   const log = new Map<ReceiverKind, Received[]>(RECEIVER_KINDS.map((k) => [k, []]));
   const modes = new Map<ReceiverKind, { mode: ReceiverMode; delayMs: number }>(
     RECEIVER_KINDS.map((k) => [k, { mode: "ok", delayMs: 2000 }]),
@@ -202,22 +231,61 @@ export async function startReceivers(): Promise<Receivers> {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         headers[k] = Array.isArray(v) ? v.join(", ") : (v ?? "");
-      const rec: Received = { body, raw, headers, path, at: Date.now() };
+      const url = new URL(req.url ?? "/", "http://receiver");
+      const rec: Received = {
+        body,
+        raw,
+        headers,
+        path,
+        at: Date.now(),
+        query: Object.fromEntries(url.searchParams),
+      };
       const why =
         req.method !== "POST" ? `method ${req.method} not allowed` : checkShape(kind, body);
       if (why) rec.rejected = why;
+      const ip = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+      const sec = security.get(kind);
+      if (!why && isObj(body)) {
+        const refused =
+          kind === "dingtalk" && sec
+            ? checkDingTalk(sec, url.searchParams, body, ip)
+            : kind === "feishu" && sec
+              ? checkFeishu(sec, body, ip)
+              : kind === "wechat"
+                ? checkWeCom(body)
+                : null;
+        if (refused) rec.refused = refused;
+      }
+      const limit = limits.get(kind);
+      let limited: number | undefined;
+      if (limit) {
+        const now = Date.now();
+        if (now < limit.until) limited = Math.ceil((limit.until - now) / 1000);
+        else if (++limit.count > limit.burst) {
+          limit.count = 0;
+          limit.until = now + limit.retryAfterSec * 1000;
+          limited = limit.retryAfterSec;
+        }
+      }
       log.get(kind)!.push(rec);
       for (const w of [...waiters]) w();
 
       const { mode, delayMs } = modes.get(kind)!;
       let answer: Answer;
       if (mode === "fail") answer = text(500, "Internal Server Error");
+      else if (limited !== undefined) answer = text(429, "rate_limited");
       else if (why) answer = rejectAnswer(kind, why);
+      else if (rec.refused) answer = refusedAnswer(kind, rec.refused);
       else if (mode === "errcode") answer = errcodeAnswer(kind);
       else answer = goodAnswer(kind);
       const send = (): void => {
         rec.status = answer.status;
-        res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
+        res
+          .writeHead(answer.status, {
+            "content-type": answer.contentType,
+            ...(limited !== undefined ? { "retry-after": String(limited) } : {}),
+          })
+          .end(answer.body);
       };
       if (mode === "hang") {
         hanging.add(res);
@@ -262,6 +330,14 @@ export async function startReceivers(): Promise<Receivers> {
     },
     behave(kind, mode, opts) {
       modes.set(kind, { mode, delayMs: opts?.delayMs ?? modes.get(kind)!.delayMs });
+    },
+    secure(kind, sec) {
+      if (sec) security.set(kind, sec);
+      else security.delete(kind);
+    },
+    rateLimit(kind, limit) {
+      if (limit) limits.set(kind, { ...limit, count: 0, until: 0 });
+      else limits.delete(kind);
     },
     clear(kind) {
       for (const k of kind ? [kind] : RECEIVER_KINDS) log.set(k, []);

@@ -12,6 +12,8 @@ import {
   WEBHOOK_CONFIGURATION,
   WEBHOOK_NAME,
   TLS_SECRET,
+  NOTIFY_SECRET,
+  NOTIFY_SECRET_DIR,
 } from "../../../src/names.js";
 import { find, kustomize, validateObject, type K8sObject } from "./render.js";
 
@@ -155,6 +157,19 @@ describe("the base install", () => {
     expect(rules("Role", WATCHER_NAME)).toEqual([
       { apiGroups: [""], resources: ["pods"], verbs: ["patch"] },
     ]);
+  });
+
+  it("mounts Secret coredog-notify (optional) where the watcher and the webhook read robots' secrets", () => {
+    for (const [kind, name] of [
+      ["DaemonSet", WATCHER_NAME],
+      ["Deployment", WEBHOOK_NAME],
+    ] as const) {
+      const pod = (find(objects, kind, name) as any).spec.template.spec;
+      const vol = pod.volumes.find((v: any) => v.secret?.secretName === NOTIFY_SECRET);
+      expect(vol.secret.optional).toBe(true);
+      const mount = pod.containers[0].volumeMounts.find((m: any) => m.name === vol.name);
+      expect(mount).toMatchObject({ mountPath: NOTIFY_SECRET_DIR, readOnly: true });
+    }
   });
 
   it("ships settings the guide's greps find", () => {

@@ -2,7 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sendNotice, NoticeError } from "../../../controller/notify/send.js";
-import { checkResponse, truncateBytes } from "../../../controller/notify/payloads.js";
+import { buildPayload, checkResponse } from "../../../controller/notify/payloads.js";
 import { startLocalReceiver, type Kind, type LocalReceiver } from "./local-receiver.js";
 
 let rx: LocalReceiver;
@@ -58,8 +58,9 @@ describe("sendNotice payloads", () => {
 
   it("truncates WeCom content to its 4096-byte limit without splitting a character", () => {
     const long = "崩".repeat(3000); // 9000 bytes
-    const cut = truncateBytes(long, 4000);
-    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(4000);
+    const cut = (buildPayload("wechat", long) as { markdown: { content: string } }).markdown
+      .content;
+    expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(4096);
     expect(cut).not.toContain("\uFFFD");
     expect(cut.endsWith("(truncated)")).toBe(true);
   });

@@ -475,6 +475,54 @@ describe("doctor, problem 5: no notification", () => {
   });
 });
 
+describe("doctor, problem 5: robots that refuse CoreDog's messages", () => {
+  const robots = (body: string, template = "") =>
+    healthy({
+      pod: undefined,
+      configMap: ok({
+        data: {
+          "config.yaml": `NoticeChannel:\n  - chan: dingtalk\n    webhookurl: https://oapi.dingtalk.com/robot/send?access_token=t\n${body}${template}`,
+        },
+      } as V1ConfigMap),
+    });
+
+  it("warns about a DingTalk channel with neither a secret nor a template of its own", () => {
+    const c = check(runChecks(robots("")), "robot-security");
+    expect(c.status).toBe("warn");
+    expect(c.fix).toMatch(/secretRef.*messageTemplate.*notify test --channel 0/);
+    expect(
+      check(runChecks(robots("    secretRef: {key: ding}\n")), "robot-security"),
+    ).toMatchObject({ status: "pass", detail: "signed with key ding of Secret coredog-notify" });
+    const keyword = check(
+      runChecks(robots("", 'messageTemplate: "告警 {pod.name}"\n')),
+      "robot-security",
+    );
+    expect(keyword.status).toBe("info");
+    expect(keyword.detail).toContain('"告警"');
+  });
+
+  it("names each channel a watcher saw refused, and what to change", () => {
+    const state = nodeState({
+      noticeRefusals: [
+        {
+          at: "2026-12-04T10:00:00Z",
+          channel: 1,
+          chan: "feishu",
+          kind: "ip",
+          message:
+            "refused by Feishu's security (ip): the Feishu robot has an IP allowlist [code 19022 \"Ip Not Allowed\"]; fix: add the nodes' egress (NAT) addresses to the robot's IP allowlist",
+        },
+      ],
+    });
+    const input = healthy({ watcherPods: ok([ready("coredog-watcher-x", "node-1", state)]) });
+    const c = failing(input, "notice-refused", 5);
+    expect(c.title).toBe("NoticeChannel[1] (feishu) is taken by the robot");
+    expect(c.detail).toContain("node-1 at 2026-12-04T10:00:00Z: refused by Feishu's security (ip)");
+    expect(c.detail).toContain("19022");
+    expect(c.fix).toBe("add the nodes' egress (NAT) addresses to the robot's IP allowlist");
+  });
+});
+
 describe("doctor, problem 6: the webhook does not work", () => {
   it("the configuration is missing", () => {
     const c = failing(healthy({ webhookConfig: ok(null) }), "webhook-config", 6);

@@ -636,3 +636,49 @@ describe("redactSettings", () => {
     expect(red.storage.bucket).toBe("crashes");
   });
 });
+
+describe("parseSettings: robot secrets and mentions", () => {
+  const channel = (body: string) =>
+    `NoticeChannel:\n  - chan: dingtalk\n    webhookurl: https://oapi.dingtalk.com/robot/send?access_token=abc\n${body}`;
+
+  it("secretRef names a key of Secret coredog-notify (name may be left out); mentions take lists or commas", () => {
+    const r = ok(
+      channel(
+        '    secretRef: {key: ding-ops}\n    At:\n      atMobiles: ["13800001111"]\n      userIds: a, b\n      isAtAll: yes\n',
+      ),
+    );
+    expect(r.settings.noticeChannels[0]).toMatchObject({
+      secretRef: { name: "coredog-notify", key: "ding-ops" },
+      mentions: { mobiles: ["13800001111"], userIds: ["a", "b"], all: true },
+    });
+    expect(r.warnings.filter((w) => w.startsWith("NoticeChannel"))).toEqual([]);
+  });
+
+  it("an inline secret is kept and hidden by redactSettings", () => {
+    const r = ok(channel("    secret: SECabc\n"));
+    expect(r.settings.noticeChannels[0]!.secret).toBe("SECabc");
+    expect(JSON.stringify(redactSettings(r.settings))).not.toContain("SECabc");
+  });
+
+  it("refuses another Secret's name, a missing key, and secret together with secretRef, with their lines", () => {
+    expect(errors(channel("    secretRef: {name: other, key: k}\n"))[0]).toMatch(
+      /^NoticeChannel\[0\]\.secretRef\.name: "other" is not mounted; put the key in Secret coredog-notify.*\(line 4, column \d+\)$/,
+    );
+    expect(errors(channel("    secretRef: {name: coredog-notify}\n"))[0]).toMatch(
+      /NoticeChannel\[0\]\.secretRef\.key: required/,
+    );
+    expect(errors(channel("    secret: s\n    secretRef: {key: k}\n"))[0]).toMatch(
+      /NoticeChannel\[0\]: give secret or secretRef, not both/,
+    );
+  });
+
+  it("warns where a secret or mentions do nothing", () => {
+    const r = ok(
+      "NoticeChannel:\n  - chan: slack\n    webhookurl: https://hooks.slack.com/services/T/B/x\n    secret: s\n    mentions: {all: true}\n",
+    );
+    expect(r.warnings.filter((w) => w.startsWith("NoticeChannel"))).toEqual([
+      "NoticeChannel[0]: secret is ignored for slack (only dingtalk and feishu sign)",
+      "NoticeChannel[0].mentions: ignored for slack (wechat, dingtalk, feishu only)",
+    ]);
+  });
+});
