@@ -1,6 +1,8 @@
 // What each chat provider expects in the request body, and how it says "accepted".
+import type { CrashReport } from "../../src/crash-report.js";
+import { cloudEvent } from "./cloudevents.js";
 
-export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
+export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook" | "cloudevents";
 
 export interface NoticeChannel {
   chan: ChannelKind;
@@ -31,6 +33,22 @@ export interface NoticeFields {
   error?: string;
   /** For kind "summary": how many more cores of this crash loop came since the last message. */
   count?: number;
+  bucket?: string;
+  /** The crash report's fault line (`death.summary`). */
+  fault?: string;
+  /** The crashing thread's top frames as module+offset. */
+  frames?: string[];
+  /** The crash report's fingerprint id (sha256 hex) and its short form. */
+  fingerprint?: string;
+  fingerprintShort?: string;
+  /** Cores with this fingerprint stored before this one, cluster-wide; absent when not known. */
+  seenBefore?: number;
+  /** The same in words: `new`, `seen once before`, `seen 3 times before`. */
+  seen?: string;
+  /** The whole crash report: the data of a `cloudevents` notice (not in the plain webhook's body). */
+  report?: CrashReport;
+  /** Why there is no crash report. */
+  crashError?: string;
 }
 
 /** How pod-side values must be escaped for the channel's payload (see src/template.ts escapeFor). */
@@ -43,8 +61,16 @@ export function escapeKindFor(chan: ChannelKind): "markdown" | "slack" | "plain"
       return "slack";
     case "feishu":
     case "webhook":
+    case "cloudevents":
       return "plain";
   }
+}
+
+/** The request's Content-Type: CloudEvents in structured mode have their own. */
+export function contentTypeFor(chan: ChannelKind): string {
+  return chan === "cloudevents"
+    ? "application/cloudevents+json; charset=utf-8"
+    : "application/json; charset=utf-8";
 }
 
 const TITLE = "CoreDog: core dump";
@@ -55,6 +81,7 @@ const MAX_BYTES: Record<ChannelKind, number> = {
   feishu: 18000,
   slack: 35000,
   webhook: 60000,
+  cloudevents: 60000,
 };
 
 export function truncateBytes(text: string, maxBytes: number): string {
@@ -79,8 +106,12 @@ export function buildPayload(chan: ChannelKind, text: string, fields: NoticeFiel
       return { msgtype: "markdown", markdown: { title: TITLE, text: body } };
     case "feishu":
       return { msg_type: "text", content: { text: body } };
-    case "webhook":
-      return { ...fields, message: body, text: body };
+    case "webhook": {
+      const { report: _report, ...flat } = fields;
+      return { ...flat, message: body, text: body };
+    }
+    case "cloudevents":
+      return cloudEvent(body, fields);
   }
 }
 
@@ -169,6 +200,7 @@ export function checkResponse(chan: ChannelKind, status: number, bodyText: strin
       };
     }
     case "webhook":
+    case "cloudevents":
       return { ok: true };
   }
 }

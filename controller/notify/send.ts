@@ -1,7 +1,13 @@
 // One notice to one channel: the provider's payload, a timeout per attempt, status and errcode checks,
 // bounded retries with backoff (not for 4xx other than 429), errors that name the channel but not its secret.
 import { backoffDelay, sleep } from "../retry.js";
-import { buildPayload, checkResponse, type NoticeChannel, type NoticeFields } from "./payloads.js";
+import {
+  buildPayload,
+  checkResponse,
+  contentTypeFor,
+  type NoticeChannel,
+  type NoticeFields,
+} from "./payloads.js";
 import { redactIn, redactUrl } from "./redact.js";
 
 export interface SendOptions {
@@ -75,7 +81,7 @@ export async function sendNotice(
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
       const res = await fetch(channel.webhookUrl, {
         method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8" },
+        headers: { "content-type": contentTypeFor(channel.chan) },
         body,
         signal,
         redirect: "error",
