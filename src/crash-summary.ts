@@ -49,3 +49,21 @@ export function crashShortForm(report: CrashReport, seen?: string): string {
   parts.push(`[fp ${report.fingerprint.short}${seen ? `, ${seen}` : ""}]`);
   return parts.join(" ");
 }
+
+export interface ShortFormParts {
+  /** The whole short form. */
+  text: string;
+  /** The fingerprint's short id. */
+  fingerprint: string;
+  /** `new`, `seen once before`, …; undefined when the message did not say. */
+  seen?: string;
+}
+
+const SHORT_FORM_TAIL = /; ([^;]* \[fp ([0-9a-f]{12})(?:, ([^\]]+))?\])$/;
+
+/** The short form at the end of an Event message (eventMessage in the watcher puts it there), if any. */
+export function parseCrashShortForm(message: string): ShortFormParts | undefined {
+  const m = SHORT_FORM_TAIL.exec(message);
+  if (!m) return undefined;
+  return { text: m[1]!, fingerprint: m[2]!, ...(m[3] ? { seen: m[3] } : {}) };
+}
