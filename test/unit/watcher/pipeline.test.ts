@@ -17,7 +17,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { coreId, type JournalEntry } from "../../../controller/watcher/journal.js";
 import { parseNodeState } from "../../../src/node-state.js";
-import { startS3, type RigS3 } from "../../rig/s3.js";
+import { isCoreKey, startS3, type RigS3 } from "../../rig/s3.js";
 import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
 import { startInProcess, type InProcess, type TestReporter } from "./in-process.js";
@@ -67,7 +67,7 @@ async function keys(b: string): Promise<string[]> {
   const r = await s3.client.send(new ListObjectsV2Command({ Bucket: b }));
   return (r.Contents ?? [])
     .map((o) => o.Key!)
-    .filter((k) => !k.endsWith(".report.json") && !k.includes("_fingerprints/"))
+    .filter(isCoreKey)
     .sort();
 }
 
@@ -88,7 +88,7 @@ describe("pipeline", () => {
     const core = put(l, "shop/api-1/core.app.12.api-1.1764225000", 200_000);
     await wp.waitFor(/deleted local corefile: .*core\.app\.12/);
     expect(existsSync(core.path)).toBe(false);
-    await expect.poll(() => wp.reporter.uploads.length).toBe(1);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     expect(wp.reporter.captures).toHaveLength(1);
     const r = wp.reporter.uploads[0]!;
     expect(r).toMatchObject({
@@ -156,7 +156,7 @@ describe("pipeline", () => {
     await expect.poll(() => wp.count(/deleted local corefile/), { timeout: 15_000 }).toBe(3);
     expect(await keys(b)).toHaveLength(3);
     // each core is reported right after its deletion is logged
-    await expect.poll(() => wp.reporter.uploads.length).toBe(3);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(3);
     const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
     expect(metrics).toMatch(/coredog_watcher_failures_total\{stage="upload"\} [1-9]/);
   });
@@ -171,7 +171,7 @@ describe("pipeline", () => {
     writeFileSync(l.config, settingsYaml(s3, b, { delete: "false" }));
     await wp.waitFor(/settings reloaded/);
     const k = put(l, "ns/p1/core.keep", 30_000);
-    await expect.poll(() => wp.reporter.uploads.length).toBe(2);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(2);
     await wp.w.maintain();
     await wp.w.maintain();
     await new Promise((r) => setTimeout(r, 800));
@@ -186,7 +186,7 @@ describe("pipeline", () => {
     // A finished core from a first run...
     const first = await start(l, settingsYaml(s3, b));
     put(l, "ns/p/core.first", 10_000);
-    await expect.poll(() => first.reporter.uploads.length).toBe(1);
+    await expect.poll(() => first.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     await first.w.stop();
     running.splice(running.indexOf(first), 1);
     // ... and one the first run uploaded, then died before deleting (journal state "uploaded").
@@ -223,7 +223,7 @@ describe("pipeline", () => {
     writeFileSync(join(l.journal, "cores", `${id}.json`), JSON.stringify(entry));
     const second = await start(l, settingsYaml(s3, b));
     await second.waitFor(/deleted local corefile: .*core\.half/);
-    await expect.poll(() => second.reporter.uploads.length).toBe(1);
+    await expect.poll(() => second.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     expect(second.reporter.uploads[0]!.key).toBe("corefiles/ns/p/earlier-core.half");
     expect(second.reporter.captures).toHaveLength(0);
     expect(second.count(/upload started/)).toBe(0);
