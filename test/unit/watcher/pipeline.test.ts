@@ -141,6 +141,36 @@ describe("pipeline", () => {
     expect((await fetch(`http://${wp.w.address}/healthz`)).status).toBe(200);
   });
 
+  it("reads each core's crash report before the upload: the fingerprint in the metadata and the sidecar, and the count in the reports", async () => {
+    const l = layout();
+    const b = await bucket();
+    const wp = await start(l, settingsYaml(s3, b));
+    put(l, "shop/api-1/core.app.1", 40_000);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
+    put(l, "shop/api-2/core.app.2", 40_000);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(2);
+    const [first, second] = wp.reporter.uploads;
+    expect(first!.report?.schemaVersion).toBe(1);
+    const fp = first!.report!.fingerprint;
+    // the same synthetic program and signal: one fingerprint, counted across pods
+    expect(second!.report!.fingerprint.id).toBe(fp.id);
+    expect([first!.seenBefore, second!.seenBefore]).toEqual([0, 1]);
+    expect(wp.reporter.captures[0]!.report?.fingerprint.id).toBe(fp.id);
+    for (const r of [first!, second!]) {
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: b, Key: r.key! }));
+      expect(head.Metadata?.fingerprint).toBe(fp.id);
+      const side = await s3.client.send(
+        new GetObjectCommand({ Bucket: b, Key: `${r.key!}.report.json` }),
+      );
+      const doc = JSON.parse(await side.Body!.transformToString()) as {
+        crash: { fingerprint: { id: string } };
+      };
+      expect(doc.crash.fingerprint.id).toBe(fp.id);
+    }
+    expect(wp.count(new RegExp(`crash report: SIGABRT .*\\[fp ${fp.short}\\]`))).toBe(2);
+    expect(wp.count(new RegExp(`fingerprint ${fp.short}: seen once before`))).toBe(1);
+  });
+
   it("deletes nothing while S3 is down, retries with backoff, and stores everything once it is back", async () => {
     const l = layout();
     const b = await bucket();
