@@ -237,6 +237,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       crashError = why;
       log.warn({ path }, `${why}; uploading the core anyway`);
     });
+    this.d.metrics.crashReports.inc({
+      result: !crash ? "none" : crash.complete ? "complete" : "incomplete",
+    });
     if (crash)
       log.info(
         { path, fingerprint: crash.fingerprint.id },

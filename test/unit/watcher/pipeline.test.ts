@@ -169,6 +169,9 @@ describe("pipeline", () => {
     }
     expect(wp.count(new RegExp(`crash report: SIGABRT .*\\[fp ${fp.short}\\]`))).toBe(2);
     expect(wp.count(new RegExp(`fingerprint ${fp.short}: seen once before`))).toBe(1);
+    const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
+    // the synthetic cores hold no memory or mapped files: their reports say what they could not read
+    expect(metrics).toMatch(/coredog_watcher_crash_reports_total\{result="incomplete"\} 2/);
   });
 
   it("deletes nothing while S3 is down, retries with backoff, and stores everything once it is back", async () => {
