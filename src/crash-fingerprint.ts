@@ -11,6 +11,11 @@ export const FINGERPRINT_FRAMES = 3;
 const RUNTIME =
   /(^|\/)(libc|libpthread|ld-linux[^/]*|libstdc\+\+|libgcc_s|libc\+\+abi|libc\+\+)([.-][^/]*)?$/;
 
+/** The module is part of the C or C++ runtime (its frames say nothing about the bug). */
+export function isRuntimeModule(path: string | undefined): boolean {
+  return RUNTIME.test(path ?? "");
+}
+
 export interface FingerprintFrame {
   /** Build-id or file name of the module; undefined for code outside every module (JIT, garbage). */
   module?: string;
@@ -38,7 +43,7 @@ export function fingerprint(
   const known = fromFault.filter((f) => f.module !== undefined && f.offset !== undefined);
   // Skip the runtime's frames on top (abort → raise → pthread_kill) when code of the program follows.
   let start = 0;
-  while (start < known.length && RUNTIME.test(known[start]!.modulePath ?? "")) start++;
+  while (start < known.length && isRuntimeModule(known[start]!.modulePath)) start++;
   if (start === known.length) start = 0;
   const top = known.slice(start, start + FINGERPRINT_FRAMES);
   const basis = [

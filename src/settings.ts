@@ -62,7 +62,7 @@ StorageConfig:
 DeleteLocalCorefile: true        # delete the node's copy once the upload is verified
 gc_type: rm                      # rm | truncate
 NoticeChannel: []
-#  - chan: wechat                # wechat | slack | dingtalk | feishu | webhook
+#  - chan: wechat                # wechat | slack | dingtalk | feishu | webhook | cloudevents
 #    webhookurl: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...
 #    keyword: production         # only notify when the core's path/namespace/pod contains it
 #    secretRef: {key: dingtalk-ops}   # dingtalk/feishu signing secret: a key of Secret coredog-notify

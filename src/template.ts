@@ -23,6 +23,17 @@ export interface MessageVars {
   };
   /** signal: a number (11) or a name ("SIGSEGV"). */
   core: { signal?: number | string; executable?: string };
+  /** From the crash report (src/crash-summary.ts), when there is one. */
+  crash?: {
+    /** The fault line: `SIGSEGV: address not mapped (SEGV_MAPERR) at 0x0 (NULL pointer)`. */
+    fault?: string;
+    /** The top frames as module+offset. */
+    frames?: string[];
+    /** The fingerprint's short id. */
+    fingerprint?: string;
+    /** `new`, `seen once before`, `seen 3 times before`; undefined when not known. */
+    seen?: string;
+  };
 }
 
 /**
@@ -47,6 +58,9 @@ export const DEFAULT_MESSAGE_TEMPLATE = [
   "[{pod.namespace}/{pod.name}] core: {corefile.filename}",
   "signal: {core.signal}",
   "executable: {core.executable}",
+  "crash: {crash.fault}",
+  "frames: {crash.frames}",
+  "fingerprint: {crash.fingerprint}, {crash.seen}",
   "node: {pod.node}",
   "host: {host.ip}",
   "container: {pod.container}",
@@ -73,6 +87,10 @@ export const PLACEHOLDERS = [
   "corefile.truncated",
   "core.signal",
   "core.executable",
+  "crash.fault",
+  "crash.frames",
+  "crash.fingerprint",
+  "crash.seen",
 ] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
@@ -131,6 +149,14 @@ function rawValue(vars: MessageVars, key: Placeholder): string {
       return signalText(vars.core.signal);
     case "core.executable":
       return vars.core.executable ?? "";
+    case "crash.fault":
+      return vars.crash?.fault ?? "";
+    case "crash.frames":
+      return (vars.crash?.frames ?? []).map((f, i) => `#${i} ${f}`).join(", ");
+    case "crash.fingerprint":
+      return vars.crash?.fingerprint ?? "";
+    case "crash.seen":
+      return vars.crash?.fingerprint ? (vars.crash.seen ?? "seen count unknown") : "";
   }
 }
 

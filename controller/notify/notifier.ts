@@ -5,6 +5,7 @@ import { keywordMatches as matchesKeyword } from "../../src/keyword.js";
 import pLimit from "p-limit";
 import { escapeFor, renderMessage, type MessageVars } from "../../src/template.js";
 import { truncationText } from "../../src/truncation.js";
+import { seenText, topFrames } from "../../src/crash-summary.js";
 import type { Logger } from "../log.js";
 import type { CoreReport } from "../watcher/types.js";
 import { escapeKindFor, type ChannelKind, type NoticeFields } from "./payloads.js";
@@ -89,6 +90,16 @@ export function messageVars(report: CoreReport): MessageVars {
       signal: report.core.signal ?? report.core.signalName,
       executable: report.core.executable,
     },
+    ...(report.report
+      ? {
+          crash: {
+            fault: report.report.death.summary,
+            frames: topFrames(report.report),
+            fingerprint: report.report.fingerprint.short,
+            seen: seenText(report.seenBefore, report.seenAtLeast),
+          },
+        }
+      : {}),
   };
 }
 
@@ -121,6 +132,23 @@ export function noticeFields(report: CoreReport, kind: NoticeFields["kind"]): No
     executable: report.core.executable,
     time: (report.uploadedAt ?? report.capturedAt).toISOString(),
     error: report.error,
+    bucket: report.bucket,
+    ...crashFields(report),
+  };
+}
+
+function crashFields(report: CoreReport): Partial<NoticeFields> {
+  const r = report.report;
+  if (!r) return report.crashError ? { crashError: report.crashError } : {};
+  const seen = seenText(report.seenBefore, report.seenAtLeast);
+  return {
+    fault: r.death.summary,
+    frames: topFrames(r),
+    fingerprint: r.fingerprint.id,
+    fingerprintShort: r.fingerprint.short,
+    ...(report.seenBefore !== undefined ? { seenBefore: report.seenBefore } : {}),
+    ...(seen ? { seen } : {}),
+    report: r,
   };
 }
 
@@ -147,13 +175,17 @@ export function keywordMatches(keyword: string | undefined, report: CoreReport):
   return matchesKeyword(keyword, [report.path, ns, pod]);
 }
 
-/** Cores of one crash loop: the same owner (or pod), container, executable and signal. */
+/**
+ * Cores of one crash loop: the same owner (or pod) and the same crash report fingerprint; without a report, the
+ * same owner, container, executable and signal.
+ */
 export function groupKey(report: CoreReport, kind: NoticeKind): string {
   const ns = report.podInfo?.namespace || report.namespace || "";
   const owner = report.podInfo?.owner;
   const who = owner
     ? `${owner.kind}/${owner.name}`
     : `Pod/${report.podInfo?.name || report.pod || report.path}`;
+  if (report.report) return `${kind}|${ns}|${who}|fingerprint ${report.report.fingerprint.id}`;
   const signal = report.core.signalName ?? report.core.signal ?? "";
   return `${kind}|${ns}|${who}|${report.container ?? ""}|${report.core.executable ?? ""}|${signal}`;
 }
@@ -283,7 +315,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
             g.last = { report, kind, error };
             log.info(
               { file: report.filename, group: key, count: g.count },
-              `notice grouped: same owner, container, executable and signal within ${formatWindow(g.windowSeconds)} (${g.count} so far)`,
+              `notice grouped: ${report.report ? `same owner and fingerprint ${report.report.fingerprint.short}` : "same owner, container, executable and signal"} within ${formatWindow(g.windowSeconds)} (${g.count} so far)`,
             );
             return;
           }

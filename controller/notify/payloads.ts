@@ -1,10 +1,12 @@
 // What each chat provider expects in the request body (size limits and mentions included), and how it says
 // "accepted".
+import type { CrashReport } from "../../src/crash-report.js";
 import { fitMessage, utf8Bytes } from "../../src/message-fit.js";
 import { securityRefusal, type Refusal } from "../../src/notice-security.js";
 import type { Mentions, SecretRef } from "../../src/settings.js";
+import { cloudEvent } from "./cloudevents.js";
 
-export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
+export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook" | "cloudevents";
 
 export interface NoticeChannel {
   chan: ChannelKind;
@@ -50,6 +52,22 @@ export interface NoticeFields {
   error?: string;
   /** For kind "summary": how many more cores of this crash loop came since the last message. */
   count?: number;
+  bucket?: string;
+  /** The crash report's fault line (`death.summary`). */
+  fault?: string;
+  /** The crashing thread's top frames as module+offset. */
+  frames?: string[];
+  /** The crash report's fingerprint id (sha256 hex) and its short form. */
+  fingerprint?: string;
+  fingerprintShort?: string;
+  /** Cores with this fingerprint stored before this one, cluster-wide; absent when not known. */
+  seenBefore?: number;
+  /** The same in words: `new`, `seen once before`, `seen 3 times before`. */
+  seen?: string;
+  /** The whole crash report: the data of a `cloudevents` notice (not in the plain webhook's body). */
+  report?: CrashReport;
+  /** Why there is no crash report. */
+  crashError?: string;
 }
 
 /** How pod-side values must be escaped for the channel's payload (see src/template.ts escapeFor). */
@@ -64,8 +82,16 @@ export function escapeKindFor(channel: PayloadChannel): "markdown" | "slack" | "
       return "slack";
     case "feishu":
     case "webhook":
+    case "cloudevents":
       return "plain";
   }
+}
+
+/** The request's Content-Type: CloudEvents in structured mode have their own. */
+export function contentTypeFor(chan: ChannelKind): string {
+  return chan === "cloudevents"
+    ? "application/cloudevents+json; charset=utf-8"
+    : "application/json; charset=utf-8";
 }
 
 const TITLE = "CoreDog: core dump";
@@ -147,8 +173,11 @@ export function buildPayload(
     }
     case "webhook": {
       const body = fitMessage(text, MESSAGE_LIMITS.webhook);
-      return { ...fields, message: body, text: body };
+      const { report: _report, ...flat } = fields;
+      return { ...flat, message: body, text: body };
     }
+    case "cloudevents":
+      return cloudEvent(fitMessage(text, MESSAGE_LIMITS.webhook), fields);
   }
 }
 
@@ -244,6 +273,7 @@ export function checkResponse(chan: ChannelKind, status: number, bodyText: strin
       };
     }
     case "webhook":
+    case "cloudevents":
       return { ok: true };
   }
 }

@@ -4,7 +4,13 @@
 // its secret, and a security refusal named as such.
 import { refusalText, type Refusal } from "../../src/notice-security.js";
 import { backoffDelay, sleep } from "../retry.js";
-import { buildPayload, checkResponse, type NoticeChannel, type NoticeFields } from "./payloads.js";
+import {
+  buildPayload,
+  checkResponse,
+  contentTypeFor,
+  type NoticeChannel,
+  type NoticeFields,
+} from "./payloads.js";
 import { redactIn, redactUrl } from "./redact.js";
 import { channelSecret, SecretError } from "./secrets.js";
 import { dingtalkSignedUrl, feishuSignature } from "./sign.js";
@@ -126,7 +132,7 @@ export async function sendNotice(
       const req = signedRequest(channel, payload, secret, now());
       const res = await fetch(req.url, {
         method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8" },
+        headers: { "content-type": contentTypeFor(channel.chan) },
         body: req.body,
         signal,
         redirect: "error",

@@ -43,7 +43,10 @@ function str(v: unknown): string {
   return v === undefined || v === null ? "" : String(v);
 }
 
-/** The env vars the script gets (the original CoreDog names, plus COREDUMP_SHA256, COREDUMP_SIGNAL, COREDUMP_TRUNCATED). */
+/**
+ * The env vars the script gets (the original CoreDog names, plus COREDUMP_SHA256, COREDUMP_SIGNAL, COREDUMP_TRUNCATED,
+ * and from the crash report COREDUMP_FINGERPRINT, COREDUMP_FAULT, COREDUMP_SEEN_BEFORE).
+ */
 export function customHandlerEnv(report: CoreReport): Record<string, string> {
   const info = report.podInfo;
   const container = report.container ?? "";
@@ -63,6 +66,10 @@ export function customHandlerEnv(report: CoreReport): Record<string, string> {
     COREDUMP_KEY: str(report.key),
     // empty for a whole core; `<n> of <expected> bytes: <reason>` for a truncated one
     COREDUMP_TRUNCATED: report.truncated ? truncationText(report.truncated) : "",
+    // from the crash report: empty when there is none
+    COREDUMP_FINGERPRINT: str(report.report?.fingerprint.id),
+    COREDUMP_FAULT: str(report.report?.death.summary),
+    COREDUMP_SEEN_BEFORE: str(report.seenBefore),
     POD_NAME: str(report.pod ?? info?.name),
     POD_NAMESPACE: str(report.namespace ?? info?.namespace),
     POD_UID: str(info?.uid),

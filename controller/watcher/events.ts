@@ -18,6 +18,7 @@ import {
 import type { Logger } from "../log.js";
 import type * as K8s from "./k8s.js";
 import { truncationText } from "../../src/truncation.js";
+import { crashShortForm, seenText } from "../../src/crash-summary.js";
 import type { CoreReport } from "./types.js";
 import { errorText } from "../../src/error-text.js";
 
@@ -85,6 +86,9 @@ export function eventMessage(report: CoreReport, kind: EventKind, error?: string
       text = `Core dump ${report.filename} not stored: ${error ?? report.error ?? "unknown error"}${tail}`;
       break;
   }
+  // The crash report in short: `; SIGSEGV at 0x0 in app+0x1139 [fp 1a2b3c4d5e6f, new]`.
+  if (report.report)
+    text += `; ${crashShortForm(report.report, seenText(report.seenBefore, report.seenAtLeast))}`;
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
 }
 

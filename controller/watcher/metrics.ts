@@ -36,6 +36,12 @@ export function createMetrics() {
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
+    crashReports: new Counter({
+      name: "coredog_watcher_crash_reports_total",
+      help: "Crash reports read from cores before their upload: complete, incomplete (see the report's problems) or none",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "coredog_watcher_queue_depth",
       help: "Complete cores waiting for or in upload",

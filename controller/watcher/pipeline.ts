@@ -18,6 +18,9 @@ import { coreId, type Journal, type JournalEntry } from "./journal.js";
 import type { FailureStage, Metrics } from "./metrics.js";
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type Backoff } from "../retry.js";
 import { Refusal, openCore, type OpenedCore } from "./safe-open.js";
+import { readCrashReport } from "./crash-report-file.js";
+import { noteSighting } from "./sightings.js";
+import { crashShortForm } from "../../src/crash-summary.js";
 import { VerifyError } from "./core-stream.js";
 import { metadataValue, objectKey } from "./store.js";
 import type { Store, StoredObject } from "./store-types.js";
@@ -229,6 +232,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       core = { threads: 0 };
     }
+    let crashError: string | undefined;
+    const crash = await readCrashReport(opened.fh, opened.stat.size, (why) => {
+      crashError = why;
+      log.warn({ path }, `${why}; uploading the core anyway`);
+    });
+    this.d.metrics.crashReports.inc({
+      result: !crash ? "none" : crash.complete ? "complete" : "incomplete",
+    });
+    if (crash)
+      log.info(
+        { path, fingerprint: crash.fingerprint.id },
+        `crash report: ${crashShortForm(crash)}${crash.complete ? "" : ` (incomplete: ${crash.problems.join("; ")})`}`,
+      );
     const fromName = parseCoreFileName(where.file);
     const executable = core.executable ?? fromName.executable;
     // Exact from the container's own directory; guessed only for a pod admitted before it had one.
@@ -243,6 +259,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       pod: where.pod,
       size: opened.stat.size,
       core,
+      ...(crash ? { report: crash } : { crashError }),
       capturedAt,
       ...(completion.truncated && completion.truncated.bytes === opened.stat.size
         ? { truncated: completion.truncated }
@@ -327,7 +344,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           metadata: this.metadata(report, settings),
           md5: settings.customHandler.enabled,
           signal: this.stopCtl.signal,
+          ...(report.report ? { report: report.report } : {}),
         });
+        await noteSighting(store, report, obj.key, new Date(entry.capturedAt), log);
         const seconds = (Date.now() - started) / 1000;
         this.d.metrics.uploaded.inc();
         this.d.metrics.uploadedBytes.inc(obj.storedBytes);
@@ -412,6 +431,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       "signal-name": r.core.signalName,
       executable: r.core.executable,
       filename: r.filename,
+      fingerprint: r.report?.fingerprint.id,
       compression: s.storage.compression === "none" ? undefined : s.storage.compression,
       ...(r.truncated
         ? {

@@ -9,7 +9,13 @@
 // default chain finds credentials (web identity/IRSA, EKS Pod Identity, instance roles).
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
@@ -21,7 +27,8 @@ import {
   hashDescriptor,
   sameContent,
 } from "./core-stream.js";
-import type { StorageSettings, Store } from "./store-types.js";
+import { MAX_COUNTED, markerBody, markerName, markerPrefix } from "./fingerprint-markers.js";
+import type { Sightings, StorageSettings, Store, StoreInput } from "./store-types.js";
 
 const MiB = 1024 * 1024;
 /*
@@ -175,6 +182,13 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             `stored object's sha256 metadata ${head.Metadata?.sha256} is not ${sha256}`,
           );
         }
+        await putReportSidecar(client, bucket, input, {
+          key: input.key,
+          size: original.bytes,
+          sha256,
+          storedBytes: stored.bytes,
+          compression: s.compression,
+        });
         const url = await getSignedUrl(
           client,
           new GetObjectCommand({ Bucket: bucket, Key: input.key }),
@@ -197,5 +211,81 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
         reader.destroy();
       }
     },
+    sighting: (id, key, at) => s3Sighting(client, bucket, s.storeDir, id, key, at),
   };
+}
+
+/**
+ * The crash report beside the core, `<key>.report.json`, written after the core's verification and read back.
+ * The minimal form of the sidecar document (docs/crash-report.md).
+ */
+async function putReportSidecar(
+  client: S3Client,
+  bucket: string,
+  input: StoreInput,
+  core: { key: string; size: number; sha256: string; storedBytes: number; compression: string },
+): Promise<void> {
+  const key = `${input.key}.report.json`;
+  const text = JSON.stringify({ schemaVersion: 1, core, crash: input.report ?? null });
+  await client
+    .send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: text,
+        ContentType: "application/json",
+      }),
+    )
+    .catch((err: unknown) => {
+      throw storeError(err);
+    });
+  const back = await client
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    .then((r) => r.Body?.transformToString())
+    .catch((err: unknown) => {
+      throw storeError(err);
+    });
+  if (back !== text) throw new VerifyError(`the crash report ${key} does not read back as written`);
+}
+
+/** The fingerprint's marker for this core, and the markers sorting before it (see fingerprint-markers.ts). */
+async function s3Sighting(
+  client: S3Client,
+  bucket: string,
+  storeDir: string,
+  fingerprintId: string,
+  key: string,
+  at: Date,
+): Promise<Sightings> {
+  const prefix = markerPrefix(storeDir, fingerprintId);
+  const mine = markerName(key, at);
+  await client
+    .send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: prefix + mine,
+        Body: markerBody(key, at),
+        ContentType: "application/json",
+      }),
+    )
+    .catch((err: unknown) => {
+      throw storeError(err);
+    });
+  let before = 0;
+  let token: string | undefined;
+  // Keys come sorted: the count ends at the first marker not before this one.
+  while (before < MAX_COUNTED) {
+    const page = await client
+      .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
+      .catch((err: unknown) => {
+        throw storeError(err);
+      });
+    for (const o of page.Contents ?? []) {
+      if ((o.Key ?? "").slice(prefix.length) >= mine) return { before, atLeast: false };
+      before++;
+    }
+    if (!page.IsTruncated || !page.NextContinuationToken) return { before, atLeast: false };
+    token = page.NextContinuationToken;
+  }
+  return { before, atLeast: true };
 }

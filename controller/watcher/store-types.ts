@@ -1,5 +1,6 @@
 // What a store is given and what it answers: shared by the pipeline, the stores and the stream helpers.
 import type { FileHandle } from "node:fs/promises";
+import type { CrashReport } from "../../src/crash-report.js";
 import type { Settings } from "../../src/settings.js";
 
 export type StorageSettings = Settings["storage"];
@@ -15,6 +16,7 @@ export interface StoreInput {
   /** Also compute the md5 (for the custom handler's COREDUMP_MD5). */
   md5?: boolean;
   signal?: AbortSignal;
+  report?: CrashReport;
 }
 
 export interface StoredObject {
@@ -31,7 +33,19 @@ export interface StoredObject {
   location: string;
 }
 
+/** How many cores of one fingerprint the store holds markers for, other than the one just marked. */
+export interface Sightings {
+  before: number;
+  /** The count stopped at its bound: there are at least `before`. */
+  atLeast: boolean;
+}
+
 export interface Store {
   put(input: StoreInput): Promise<StoredObject>;
+  /**
+   * Leaves a marker for the stored core `key` under the fingerprint (idempotent for the same key) and counts the
+   * markers of earlier cores with that fingerprint, from every node (controller/watcher/fingerprint-markers.ts).
+   */
+  sighting?(fingerprintId: string, key: string, at: Date): Promise<Sightings>;
   describe(): string;
 }

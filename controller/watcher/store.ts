@@ -10,6 +10,7 @@ import {
   type CoreReader,
   type Digest,
 } from "./core-stream.js";
+import { cfsSighting } from "./fingerprint-markers.js";
 import type { Compression, StorageSettings, Store } from "./store-types.js";
 
 export function compressionSuffix(c: Compression): string {
@@ -57,6 +58,12 @@ export function createLazyS3Store(s: StorageSettings): Store {
     async put(input) {
       store ??= import("./s3-store.js").then((m) => m.createS3Store(s, m.createS3Client(s)));
       return (await store).put(input);
+    },
+    async sighting(id, key, at) {
+      store ??= import("./s3-store.js").then((m) => m.createS3Store(s, m.createS3Client(s)));
+      const loaded = await store;
+      if (!loaded.sighting) throw new Error("this store keeps no fingerprint markers");
+      return loaded.sighting(id, key, at);
     },
   };
 }
@@ -113,6 +120,7 @@ export function createCfsStore(s: StorageSettings): Store {
         location: dest,
       };
     },
+    sighting: (id, key, at) => cfsSighting(root, s.storeDir, id, key, at),
   };
 }
 

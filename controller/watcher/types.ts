@@ -1,4 +1,5 @@
 // What the watcher's stages hand each other about one core.
+import type { CrashReport } from "../../src/crash-report.js";
 import type { CoreInfo } from "../../src/elf-core.js";
 import type { Truncation } from "../../src/truncation.js";
 
@@ -43,6 +44,16 @@ export interface CoreReport {
   sha256?: string;
   md5?: string;
   core: CoreInfo;
+  /** The crash report read from the core before its upload (controller/watcher/crash-report-file.ts). */
+  report?: CrashReport;
+  /** Why there is no crash report (a core it could not read). */
+  crashError?: string;
+  /**
+   * Cores with the same fingerprint stored before this one, cluster-wide (markers in the store); undefined when
+   * not known. `seenAtLeast`: the count stopped at its bound, there are more.
+   */
+  seenBefore?: number;
+  seenAtLeast?: boolean;
   bucket?: string;
   key?: string;
   url?: string;

@@ -6,6 +6,7 @@ import {
   eventRow,
   eventTime,
   followWatcherEvents,
+  hasFingerprint,
   listWatcherEvents,
 } from "../lib/events.js";
 import { columnWidths, formatList, formatTable } from "../lib/output.js";
@@ -20,11 +21,16 @@ export default class Events extends BaseCommand {
     "<%= config.bin %> events -n shop --since 1h",
     "<%= config.bin %> events -A -f",
     "<%= config.bin %> events -A -o json",
+    "<%= config.bin %> events -A --fingerprint 1a2b3c4d5e6f",
   ];
   static override flags = {
     ...namespaceFlags,
     follow: Flags.boolean({ char: "f", description: "keep printing new events" }),
     since: Flags.string({ description: "only events newer than this, e.g. 10m, 2h" }),
+    fingerprint: Flags.string({
+      description:
+        "only cores whose crash report fingerprint starts with this (the short id in the message's [fp …])",
+    }),
     output: outputFlag(["table", "json", "yaml"]),
   };
 
@@ -40,11 +46,20 @@ export default class Events extends BaseCommand {
         );
       since = Date.now() - ms;
     }
+    const fp = flags.fingerprint;
+    if (fp !== undefined && !/^[0-9a-fA-F]{1,12}$/.test(fp))
+      throw new UserError(
+        `--fingerprint "${fp}" is not a fingerprint's short id`,
+        "give the 12 hex digits after [fp in an event's message, or the first few of them",
+      );
+    const wanted = (e: Parameters<typeof hasFingerprint>[0]) =>
+      fp === undefined || hasFingerprint(e, fp);
     const cluster = await this.connect(flags);
     const namespace = flags["all-namespaces"] ? undefined : await this.namespaceOf(flags);
     const { items, resourceVersion } = await listWatcherEvents(cluster, namespace);
     const recent = items
       .filter((e) => since === undefined || (eventTime(e)?.getTime() ?? 0) >= since)
+      .filter(wanted)
       .sort((a, b) => (eventTime(a)?.getTime() ?? 0) - (eventTime(b)?.getTime() ?? 0));
     const structured = flags.output === "json" || flags.output === "yaml";
     const color = Boolean(process.stdout.isTTY);
@@ -73,7 +88,9 @@ export default class Events extends BaseCommand {
       cluster,
       namespace,
       resourceVersion,
-      (e) => print([eventRow(e)], false),
+      (e) => {
+        if (wanted(e)) print([eventRow(e)], false);
+      },
       controller.signal,
     );
   }

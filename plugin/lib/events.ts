@@ -9,6 +9,7 @@ import {
 import type { Cluster } from "./kube.js";
 import { age, paint, type Column, type Tone } from "./output.js";
 import { errorText } from "../../src/error-text.js";
+import { parseCrashShortForm } from "../../src/crash-summary.js";
 
 export const WATCHER_EVENTS = `reportingComponent=${EVENT_COMPONENT}`;
 export const CORE_REASONS = [EVENT_REASON_CAPTURED, EVENT_REASON_UPLOADED, EVENT_REASON_FAILED];
@@ -25,6 +26,10 @@ export interface EventRow {
   uid?: string;
   /** The container that dumped the core (the Event's involvedObject.fieldPath), when the watcher knew it. */
   container?: string;
+  /** The crash report's short form at the end of the message: `SIGSEGV at 0x0 in app+0x1139 [fp …, new]`. */
+  crash?: string;
+  /** Its fingerprint's short id. */
+  fingerprint?: string;
 }
 
 const CONTAINER_FIELD = /^spec\.(?:initContainers|containers)\{([^}]+)\}$/;
@@ -58,7 +63,19 @@ export function eventRow(e: CoreV1Event): EventRow {
     message: e.message ?? "",
     uid: e.metadata?.uid,
     ...(eventContainer(e) ? { container: eventContainer(e) } : {}),
+    ...crashParts(e.message ?? ""),
   };
+}
+
+function crashParts(message: string): Pick<EventRow, "crash" | "fingerprint"> {
+  const c = parseCrashShortForm(message);
+  return c ? { crash: c.text, fingerprint: c.fingerprint } : {};
+}
+
+/** Events of cores whose crash report fingerprint starts with `prefix` (the short id or part of it). */
+export function hasFingerprint(e: CoreV1Event, prefix: string): boolean {
+  const fp = parseCrashShortForm(e.message ?? "")?.fingerprint;
+  return fp !== undefined && fp.startsWith(prefix.toLowerCase());
 }
 
 export function toneOf(reason: string): Tone {

@@ -237,7 +237,12 @@ export const schema = z.object({
   NoticeChannel: z
     .array(
       z.object({
-        chan: oneOf(CHANNELS, undefined, { wecom: "wechat", weixin: "wechat", lark: "feishu" }),
+        chan: oneOf(CHANNELS, undefined, {
+          wecom: "wechat",
+          weixin: "wechat",
+          lark: "feishu",
+          cloudevent: "cloudevents",
+        }),
         webhookurl: webhookUrl(),
         keyword: text(),
         secret: text(),

@@ -5,7 +5,7 @@ export type AddressingStyle = "path" | "virtual";
 /** The AWS SDK's `requestChecksumCalculation` / `responseChecksumValidation` values. */
 export type ChecksumPolicy = "WHEN_REQUIRED" | "WHEN_SUPPORTED";
 export type Compression = "none" | "zstd" | "gzip";
-export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
+export type ChannelKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook" | "cloudevents";
 
 /** Who a message @-mentions (WeCom, DingTalk, Feishu). */
 export interface Mentions {
@@ -84,5 +84,12 @@ export type ParseSettingsResult =
 export const PROTOCOLS = ["s3", "cos", "oss", "minio", "r2", "cfs"] as const;
 export const ADDRESSING_STYLES = ["path", "virtual"] as const;
 export const COMPRESSIONS = ["none", "zstd", "gzip"] as const;
-export const CHANNELS = ["wechat", "slack", "dingtalk", "feishu", "webhook"] as const;
+export const CHANNELS = [
+  "wechat",
+  "slack",
+  "dingtalk",
+  "feishu",
+  "webhook",
+  "cloudevents",
+] as const;
 export const GC_TYPES = ["rm", "truncate"] as const;

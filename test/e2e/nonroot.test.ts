@@ -10,6 +10,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DUMP_DIR_MODE } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
+import { isCoreKey } from "../rig/s3.js";
 import type { WatcherProc } from "../unit/watcher/harness.js";
 import { admitted, crash, sleeper, startWatcher, uploadedEvents } from "./support/crash-pods.js";
 
@@ -163,9 +164,10 @@ spec:
         Prefix: `corefiles/${NS}/${pod}/${container}/`,
       }),
     );
-    expect(listed.Contents?.length, pod).toBe(1);
+    const cores = (listed.Contents ?? []).filter((o) => isCoreKey(o.Key));
+    expect(cores.length, pod).toBe(1);
     const head = await rig.s3.client.send(
-      new HeadObjectCommand({ Bucket: "crashes", Key: listed.Contents![0]!.Key! }),
+      new HeadObjectCommand({ Bucket: "crashes", Key: cores[0]!.Key! }),
     );
     expect(head.Metadata).toMatchObject({ pod, container, signal: "11" });
     await rig.receivers.waitFor(

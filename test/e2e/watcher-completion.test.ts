@@ -13,7 +13,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireCorePattern, canDumpCores } from "../rig/core-pattern.js";
 import { runContainer } from "../rig/node/runner.js";
-import { startS3, type RigS3 } from "../rig/s3.js";
+import { isCoreKey, startS3, type RigS3 } from "../rig/s3.js";
 import { coreBlock, coreHead } from "../unit/watcher/core-fixture.js";
 import {
   bundleWatcher,
@@ -85,7 +85,7 @@ async function receiver(): Promise<{ url: string; bodies: string[] }> {
 async function objects(bucket: string): Promise<{ key: string; body: Buffer }[]> {
   const r = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
   const out: { key: string; body: Buffer }[] = [];
-  for (const o of r.Contents ?? []) {
+  for (const o of (r.Contents ?? []).filter((c) => isCoreKey(c.Key))) {
     const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
     out.push({ key: o.Key!, body: Buffer.from(await got.Body!.transformToByteArray()) });
   }

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3, type RigS3 } from "../rig/s3.js";
+import { isCoreKey, startS3, type RigS3 } from "../rig/s3.js";
 import { coreBlock, writeCore } from "../unit/watcher/core-fixture.js";
 import {
   bundleWatcher,
@@ -79,7 +79,7 @@ async function objects(bucket: string): Promise<Map<string, string>> {
     const r = await s3.client.send(
       new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
     );
-    for (const o of r.Contents ?? []) {
+    for (const o of (r.Contents ?? []).filter((c) => isCoreKey(c.Key))) {
       const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
       out.set(o.Key!, sha(await got.Body!.transformToByteArray()));
     }

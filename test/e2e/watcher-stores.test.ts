@@ -15,7 +15,13 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import { startS3, type RecordedRequest, type RigS3, type S3Strictness } from "../rig/s3.js";
+import {
+  isCoreKey,
+  startS3,
+  type RecordedRequest,
+  type RigS3,
+  type S3Strictness,
+} from "../rig/s3.js";
 import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
 
 let rig: Rig;
@@ -146,8 +152,9 @@ async function expectStoredAndLinked(s3: RigS3, watcher: WatcherProc, pod: strin
   const listed = await s3.client.send(
     new ListObjectsV2Command({ Bucket: "crashes", Prefix: `corefiles/shop/${pod}/` }),
   );
-  expect(listed.Contents).toHaveLength(1);
-  const key = listed.Contents![0]!.Key!;
+  const cores = (listed.Contents ?? []).filter((o) => isCoreKey(o.Key));
+  expect(cores).toHaveLength(1);
+  const key = cores[0]!.Key!;
   const head = await s3.client.send(new HeadObjectCommand({ Bucket: "crashes", Key: key }));
   const bytes = await (
     await s3.client.send(new GetObjectCommand({ Bucket: "crashes", Key: key }))

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseNodeState } from "../../src/node-state.js";
 import { ANNOTATION_NODE_STATE, CORE_PATTERN, NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
+import { isCoreKey } from "../rig/s3.js";
 import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
 
 let rig: Rig;
@@ -123,8 +124,9 @@ Watcher:
   const listed = await rig.s3.client.send(
     new ListObjectsV2Command({ Bucket: "crashes", Prefix: "corefiles/shop/crasher/" }),
   );
-  expect(listed.Contents).toHaveLength(1);
-  const key = listed.Contents![0]!.Key!;
+  const cores = (listed.Contents ?? []).filter((o) => isCoreKey(o.Key));
+  expect(cores).toHaveLength(1);
+  const key = cores[0]!.Key!;
   expect(key).toMatch(/^corefiles\/shop\/crasher\/\d{8}T\d{9}Z-core\.bash\.\d+\.\S+\.\d+$/);
   const head = await rig.s3.client.send(new HeadObjectCommand({ Bucket: "crashes", Key: key }));
   const bytes = Buffer.from(

@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceivers, type ReceiverKind, type Receivers } from "./receivers.js";
 
-async function post(url: string, body: unknown, timeoutMs = 3000) {
+async function post(
+  url: string,
+  body: unknown,
+  timeoutMs = 3000,
+  contentType = "application/json",
+) {
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": contentType },
     body: typeof body === "string" ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -30,13 +35,28 @@ const good: Record<ReceiverKind, unknown[]> = {
     { msg_type: "interactive", card: { elements: [] } },
   ],
   webhook: [{ anything: 1 }],
+  cloudevents: [
+    {
+      specversion: "1.0",
+      id: "1",
+      source: "/coredog/watcher/node-1",
+      type: "io.coredog.crash.v1",
+      time: "2026-12-04T17:00:00.123Z",
+      subject: "shop/api",
+      datacontenttype: "application/json",
+      data: { crash: null },
+    },
+  ],
 };
 const bad: Record<Exclude<ReceiverKind, "webhook">, unknown> = {
   wechat: { msgtype: "text", content: "flat" },
   dingtalk: { msgtype: "markdown", markdown: { text: "no title" } },
   slack: { message: "no text field" },
   feishu: { msg_type: "text", text: "flat" },
+  cloudevents: { specversion: "0.3", id: "1", source: "/x", type: "t" },
 };
+
+const CE = "application/cloudevents+json; charset=utf-8";
 
 describe("rig chat receivers", () => {
   let r: Receivers;
@@ -65,6 +85,26 @@ describe("rig chat receivers", () => {
       expect(r.received(k).map((x) => x.rejected)).toEqual([undefined, undefined]);
     }
     expect(r.received("wechat")[0]!.headers["content-type"]).toBe("application/json");
+    const ce = await post(r.url("cloudevents"), good.cloudevents[0], 3000, CE);
+    expect([ce.status, r.received("cloudevents").at(-1)!.rejected]).toEqual([202, undefined]);
+  });
+
+  it("takes only well-formed structured CloudEvents 1.0", async () => {
+    const event = good.cloudevents[0] as Record<string, unknown>;
+    const cases: [unknown, string, RegExp][] = [
+      [bad.cloudevents, CE, /specversion "0.3"/],
+      [event, "application/json", /not application\/cloudevents\+json/],
+      [{ ...event, id: "" }, CE, /required attribute id/],
+      [{ ...event, source: undefined }, CE, /required attribute source/],
+      [{ ...event, type: 3 }, CE, /required attribute type/],
+      [{ ...event, time: "yesterday" }, CE, /RFC 3339/],
+      [{ ...event, Subject: "x" }, CE, /attribute name Subject/],
+    ];
+    for (const [body, type, why] of cases) {
+      const res = await post(r.url("cloudevents"), body, 3000, type);
+      expect(res.status).toBe(400);
+      expect(r.received("cloudevents").at(-1)!.rejected).toMatch(why);
+    }
   });
 
   it("rejects payloads of the wrong shape as the provider would", async () => {

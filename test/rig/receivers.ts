@@ -1,4 +1,5 @@
-// Local stand-ins for the chat providers' incoming webhooks (WeCom, Slack, DingTalk, Feishu, plain webhook).
+// Local stand-ins for the chat providers' incoming webhooks (WeCom, Slack, DingTalk, Feishu, plain webhook), and
+// a CloudEvents 1.0 HTTP receiver (structured mode) that checks the required attributes.
 // Each records what it gets and answers as the provider does, including for payloads of the wrong shape; modes
 // switch a receiver to failing (500), provider error codes, hanging or slow answers.
 import http from "node:http";
@@ -11,7 +12,7 @@ import {
   type RobotSecurity,
 } from "./robot-security.js";
 
-export type ReceiverKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook";
+export type ReceiverKind = "wechat" | "slack" | "dingtalk" | "feishu" | "webhook" | "cloudevents";
 export type ReceiverMode = "ok" | "fail" | "errcode" | "hang" | "slow";
 export const RECEIVER_KINDS: readonly ReceiverKind[] = [
   "wechat",
@@ -19,6 +20,7 @@ export const RECEIVER_KINDS: readonly ReceiverKind[] = [
   "dingtalk",
   "feishu",
   "webhook",
+  "cloudevents",
 ];
 
 export interface Received {
@@ -87,9 +89,38 @@ function nonEmptyString(v: unknown): v is string {
   return typeof v === "string" && v.length > 0;
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A CloudEvent in the HTTP binding's structured mode (CloudEvents 1.0): Content-Type application/cloudevents+json,
+ * the required attributes specversion "1.0", id, source (a URI-reference) and type as non-empty strings, and the
+ * optional ones well formed when present (time RFC 3339, subject and datacontenttype strings, data JSON).
+ */
+export function checkCloudEvent(body: unknown, contentType: string | undefined): string | null {
+  if (!/^application\/cloudevents\+json(\s*;|$)/i.test(contentType ?? ""))
+    return `Content-Type ${contentType ?? "(none)"} is not application/cloudevents+json (structured mode)`;
+  if (!isObj(body)) return "body is not a JSON object";
+  if (body.specversion !== "1.0")
+    return `specversion ${JSON.stringify(body.specversion)} is not "1.0"`;
+  for (const a of ["id", "source", "type"])
+    if (!nonEmptyString(body[a])) return `required attribute ${a} missing or empty`;
+  if (/\s/.test(body.source as string)) return "source is not a URI-reference";
+  if (body.time !== undefined && !(nonEmptyString(body.time) && RFC3339.test(body.time)))
+    return "time is not an RFC 3339 timestamp";
+  for (const a of ["subject", "datacontenttype"])
+    if (body[a] !== undefined && !nonEmptyString(body[a])) return `${a} must be a non-empty string`;
+  if (body.data_base64 !== undefined && body.data !== undefined)
+    return "data and data_base64 are exclusive";
+  for (const name of Object.keys(body))
+    if (!/^[a-z0-9]{1,20}$/.test(name) && name !== "data_base64")
+      return `attribute name ${name} is not lower-case letters and digits`;
+  return null;
+}
+
 /** null when the payload has the provider's shape, else why it would be rejected. */
-export function checkShape(kind: ReceiverKind, body: unknown): string | null {
+export function checkShape(kind: ReceiverKind, body: unknown, contentType?: string): string | null {
   if (kind === "webhook") return body === undefined ? "body is not JSON" : null;
+  if (kind === "cloudevents") return checkCloudEvent(body, contentType);
   if (!isObj(body)) return "body is not a JSON object";
   switch (kind) {
     case "wechat": {
@@ -158,6 +189,8 @@ function goodAnswer(kind: ReceiverKind): Answer {
       });
     case "webhook":
       return json(200, { ok: true });
+    case "cloudevents":
+      return text(202, "");
   }
 }
 
@@ -172,6 +205,7 @@ function rejectAnswer(kind: ReceiverKind, why: string): Answer {
     case "feishu":
       return json(200, { code: 19002, msg: `params error, ${why}`, data: {} });
     case "webhook":
+    case "cloudevents":
       return json(400, { error: why });
   }
 }
@@ -190,6 +224,7 @@ function errcodeAnswer(kind: ReceiverKind): Answer {
         msg: "sign match fail or timestamp is not within one hour from current time",
       });
     case "webhook":
+    case "cloudevents":
       return json(400, { error: "rejected" });
   }
 }
@@ -241,7 +276,9 @@ export async function startReceivers(): Promise<Receivers> {
         query: Object.fromEntries(url.searchParams),
       };
       const why =
-        req.method !== "POST" ? `method ${req.method} not allowed` : checkShape(kind, body);
+        req.method !== "POST"
+          ? `method ${req.method} not allowed`
+          : checkShape(kind, body, req.headers["content-type"]);
       if (why) rec.rejected = why;
       const ip = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
       const sec = security.get(kind);

@@ -212,3 +212,8 @@ export async function startS3(
     },
   };
 }
+
+/** A stored core's key: not the crash report beside it (`<key>.report.json`) nor a fingerprint marker. */
+export function isCoreKey(key: string | undefined): boolean {
+  return key !== undefined && !key.endsWith(".report.json") && !/(^|\/)_fingerprints\//.test(key);
+}

@@ -4,7 +4,12 @@ import type { CoreV1Event, V1Pod } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { usageSentence } from "../../../plugin/lib/base.js";
 import { explainKubeError, UserError } from "../../../plugin/lib/errors.js";
-import { eventColumns, eventRow, isWatcherEvent } from "../../../plugin/lib/events.js";
+import {
+  eventColumns,
+  eventRow,
+  hasFingerprint,
+  isWatcherEvent,
+} from "../../../plugin/lib/events.js";
 import { columnWidths, formatList, formatTable, paint } from "../../../plugin/lib/output.js";
 import { buildStatus, nodeColumns } from "../../../plugin/lib/status.js";
 
@@ -120,6 +125,23 @@ describe("events", () => {
     expect(line).toMatch(
       /^90s\s+Warning\s+CoreDumpCaptured\s+shop\/api-1\s+node-1\s+2\s+core\.app\.1 \(SIGSEGV\) in app$/,
     );
+  });
+
+  it("reads the crash report's short form and fingerprint from the message, and filters by fingerprint", () => {
+    const message =
+      "Core dump core.app.1 uploaded to crashes/k (signal SIGSEGV, size 1.0 MiB); SIGSEGV at 0x0 in app+0x1139 [fp 1a2b3c4d5e6f, seen once before]";
+    const row = eventRow(e({ reason: "CoreDumpUploaded", message }));
+    expect([row.crash, row.fingerprint]).toEqual([
+      "SIGSEGV at 0x0 in app+0x1139 [fp 1a2b3c4d5e6f, seen once before]",
+      "1a2b3c4d5e6f",
+    ]);
+    expect(hasFingerprint(e({ message }), "1A2B3C")).toBe(true);
+    expect(hasFingerprint(e({ message }), "1a2b3d")).toBe(false);
+    // a message without a report (an unreadable core, or a watcher before crash reports)
+    expect(eventRow(e({})).fingerprint).toBeUndefined();
+    expect(hasFingerprint(e({}), "1a")).toBe(false);
+    const out = formatTable([row], eventColumns(Date.now(), false));
+    expect(out.split("\n")[1]).toMatch(/\[fp 1a2b3c4d5e6f, seen once before\]$/);
   });
 });
 

@@ -352,6 +352,16 @@ describe("parseSettings: valid files", () => {
     expect(ok('messageTemplate: ""\n').settings.messageTemplate).toBeUndefined();
   });
 
+  it("NoticeChannel: cloudevents (also spelt cloudevent) takes the receiver's URL", () => {
+    const r = ok(
+      "NoticeChannel:\n  - chan: cloudevents\n    webhookurl: https://broker.example/default\n  - chan: CloudEvent\n    webhookurl: http://127.0.0.1:8080/\n",
+    );
+    expect(r.settings.noticeChannels.map((c) => [c.chan, c.webhookUrl])).toEqual([
+      ["cloudevents", "https://broker.example/default"],
+      ["cloudevents", "http://127.0.0.1:8080/"],
+    ]);
+  });
+
   it("NoticeChannel: nothing or an empty list means no channels", () => {
     expect(ok("NoticeChannel:\n").settings.noticeChannels).toEqual([]);
     expect(ok("NoticeChannel: []\n").settings.noticeChannels).toEqual([]);
@@ -475,7 +485,7 @@ describe("parseSettings: errors name the key, the value and the rule", () => {
     ["gc_type: shred\n", 'gc_type: "shred" is not one of rm, truncate'],
     [
       "NoticeChannel:\n  - chan: slack\n    webhookurl: https://h/x\n  - chan: teams\n    webhookurl: https://h/y\n",
-      'NoticeChannel[1].chan: "teams" is not one of wechat, slack, dingtalk, feishu, webhook',
+      'NoticeChannel[1].chan: "teams" is not one of wechat, slack, dingtalk, feishu, webhook, cloudevents',
     ],
     [
       "NoticeChannel:\n  - chan: slack\n    webhookurl: hooks.slack.com/services/x\n",
@@ -529,7 +539,7 @@ describe("parseSettings: errors name the key, the value and the rule", () => {
         "NoticeChannel:\n  - chan: slack\n    webhookurl: https://h/x\n  - chan: teams\n    webhookurl: https://h/y\n",
       ),
     ).toEqual([
-      'NoticeChannel[1].chan: "teams" is not one of wechat, slack, dingtalk, feishu, webhook (line 4, column 5)',
+      'NoticeChannel[1].chan: "teams" is not one of wechat, slack, dingtalk, feishu, webhook, cloudevents (line 4, column 5)',
     ]);
     // Missing keys point at what contains them.
     expect(errors("# storage\nStorageConfig:\n  protocol: s3\n")).toEqual([

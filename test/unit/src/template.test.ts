@@ -99,7 +99,41 @@ describe("renderMessage with a template", () => {
       "corefile.truncated=",
       "core.signal=SIGSEGV (11)",
       "core.executable=/usr/local/bin/api",
+      "crash.fault=",
+      "crash.frames=",
+      "crash.fingerprint=",
+      "crash.seen=",
     ]);
+  });
+
+  it("fills the crash report's placeholders, and the default message shows them", () => {
+    const crash: MessageVars = {
+      ...full,
+      crash: {
+        fault: "SIGSEGV: address not mapped (SEGV_MAPERR) at 0x0 (NULL pointer)",
+        frames: ["app+0x1139", "app+0x1160", "libc.so.6+0x2724a"],
+        fingerprint: "1a2b3c4d5e6f",
+        seen: "new",
+      },
+    };
+    const tpl = "{crash.fault}|{crash.frames}|{crash.fingerprint}|{crash.seen}";
+    expect(renderMessage(tpl, crash)).toBe(
+      "SIGSEGV: address not mapped (SEGV_MAPERR) at 0x0 (NULL pointer)|#0 app+0x1139, #1 app+0x1160, #2 libc.so.6+0x2724a|1a2b3c4d5e6f|new",
+    );
+    const lines = renderMessage(undefined, crash).split("\n");
+    expect(lines.slice(3, 6)).toEqual([
+      "crash: SIGSEGV: address not mapped (SEGV_MAPERR) at 0x0 (NULL pointer)",
+      "frames: #0 app+0x1139, #1 app+0x1160, #2 libc.so.6+0x2724a",
+      "fingerprint: 1a2b3c4d5e6f, new",
+    ]);
+    // the count is not always known (a failed upload): the line says so
+    const unknown = { ...crash, crash: { ...crash.crash, seen: undefined } };
+    expect(renderMessage(undefined, unknown)).toContain(
+      "\nfingerprint: 1a2b3c4d5e6f, seen count unknown\n",
+    );
+    // module names come from the pod's side: escaped like every such value
+    const hostile = { ...crash, crash: { ...crash.crash, frames: ["@all_x+0x1"] } };
+    expect(renderMessage(undefined, hostile, "markdown")).toContain("#0 @\u200ball\\_x+0x1");
   });
 
   it("says a truncated core is truncated in the default message, and only then", () => {

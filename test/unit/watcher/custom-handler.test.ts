@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customHandlerEnv, runCustomHandler } from "../../../controller/watcher/custom-handler.js";
-import { capturingLogger, coreReport } from "../notify/fixtures.js";
+import { capturingLogger, coreReport, crashReportFixture } from "../notify/fixtures.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -28,6 +28,20 @@ async function running(pid: number): Promise<boolean> {
 }
 
 describe("custom handler", () => {
+  it("gives the script the crash report's fingerprint, fault line and count, empty without a report", () => {
+    const crash = crashReportFixture();
+    expect(customHandlerEnv(coreReport({ report: crash, seenBefore: 2 }))).toMatchObject({
+      COREDUMP_FINGERPRINT: crash.fingerprint.id,
+      COREDUMP_FAULT: "SIGSEGV: address not mapped (SEGV_MAPERR) at 0x0 (NULL pointer)",
+      COREDUMP_SEEN_BEFORE: "2",
+    });
+    expect(customHandlerEnv(coreReport())).toMatchObject({
+      COREDUMP_FINGERPRINT: "",
+      COREDUMP_FAULT: "",
+      COREDUMP_SEEN_BEFORE: "",
+    });
+  });
+
   it("runs the script with bash and the original CoreDog env vars", async () => {
     const { log, lines } = capturingLogger();
     const out = join(dir, "env.txt");

@@ -10,7 +10,7 @@ import { startApiServer } from "../../rig/apiserver/index.js";
 import { createEventRecorder, eventMessage } from "../../../controller/watcher/events.js";
 import { podInfoFromPod } from "../../../controller/watcher/pod-resolver.js";
 import type { CoreReport } from "../../../controller/watcher/types.js";
-import { capturingLogger, coreReport } from "../notify/fixtures.js";
+import { capturingLogger, coreReport, crashReportFixture } from "../notify/fixtures.js";
 
 let server: Awaited<ReturnType<typeof startApiServer>>;
 let dir: string;
@@ -181,5 +181,40 @@ describe("event recorder against the rig's API server", () => {
       "truncated: 118784 of 565248 bytes: the process's core size limit (ulimit -c) was 102400 bytes",
     );
     expect(eventMessage({ ...r, truncated: undefined }, "uploaded")).not.toContain("truncated");
+  });
+
+  it("ends with the crash report's short form: signal, fault address, the crash site, the fingerprint and if it is new", async () => {
+    const crash = crashReportFixture();
+    const r: CoreReport = { ...report, filename: "core.api.18.x", report: crash, seenBefore: 0 };
+    const uploaded = eventMessage(r, "uploaded");
+    expect(uploaded).toMatch(
+      /^Core dump core\.api\.18\.x uploaded to crashes\/corefiles\/.* \(signal SIGSEGV, executable \/usr\/bin\/api, container app, size 121 KiB\); SIGSEGV at 0x0 in api\+0x1139 \[fp 1a2b3c4d5e6f, new\]$/,
+    );
+    expect(eventMessage({ ...r, seenBefore: 1 }, "uploaded")).toMatch(
+      /; SIGSEGV at 0x0 in api\+0x1139 \[fp 1a2b3c4d5e6f, seen once before\]$/,
+    );
+    // before the upload the count is not known yet
+    expect(eventMessage({ ...r, seenBefore: undefined }, "captured")).toMatch(
+      /^Core dump core\.api\.18\.x captured .*; SIGSEGV at 0x0 in api\+0x1139 \[fp 1a2b3c4d5e6f\]$/,
+    );
+    // abort(): the site is the first frame outside the C runtime, and no fault address
+    const aborted = {
+      ...crash,
+      death: { ...crash.death, signal: 6, signalName: "SIGABRT", faultAddress: undefined },
+      crashingThread: {
+        ...crash.crashingThread,
+        backtrace: [crash.crashingThread.backtrace[2]!, ...crash.crashingThread.backtrace],
+      },
+    };
+    expect(eventMessage({ ...r, report: aborted, seenBefore: 3 }, "uploaded")).toMatch(
+      /; SIGABRT in api\+0x1139 \[fp 1a2b3c4d5e6f, seen 3 times before\]$/,
+    );
+    // recorded as is: kubectl shows it
+    const rec = createEventRecorder(kc, "node-1", capturingLogger().log);
+    await rec.record(r, "uploaded", uploaded);
+    const ev = (await kubectlEvents("api-7d9f-abcde")).find((e) =>
+      e.message?.includes("core.api.18.x"),
+    );
+    expect(ev?.message).toBe(uploaded);
   });
 });

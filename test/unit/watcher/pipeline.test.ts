@@ -17,7 +17,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { coreId, type JournalEntry } from "../../../controller/watcher/journal.js";
 import { parseNodeState } from "../../../src/node-state.js";
-import { startS3, type RigS3 } from "../../rig/s3.js";
+import { isCoreKey, startS3, type RigS3 } from "../../rig/s3.js";
 import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
 import { startInProcess, type InProcess, type TestReporter } from "./in-process.js";
@@ -62,9 +62,13 @@ async function start(l: Layout, yaml: string, reporter?: TestReporter) {
   return wp;
 }
 
+/** The cores in the bucket (not their crash reports or fingerprint markers). */
 async function keys(b: string): Promise<string[]> {
   const r = await s3.client.send(new ListObjectsV2Command({ Bucket: b }));
-  return (r.Contents ?? []).map((o) => o.Key!).sort();
+  return (r.Contents ?? [])
+    .map((o) => o.Key!)
+    .filter(isCoreKey)
+    .sort();
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -84,7 +88,7 @@ describe("pipeline", () => {
     const core = put(l, "shop/api-1/core.app.12.api-1.1764225000", 200_000);
     await wp.waitFor(/deleted local corefile: .*core\.app\.12/);
     expect(existsSync(core.path)).toBe(false);
-    await expect.poll(() => wp.reporter.uploads.length).toBe(1);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     expect(wp.reporter.captures).toHaveLength(1);
     const r = wp.reporter.uploads[0]!;
     expect(r).toMatchObject({
@@ -137,6 +141,39 @@ describe("pipeline", () => {
     expect((await fetch(`http://${wp.w.address}/healthz`)).status).toBe(200);
   });
 
+  it("reads each core's crash report before the upload: the fingerprint in the metadata and the sidecar, and the count in the reports", async () => {
+    const l = layout();
+    const b = await bucket();
+    const wp = await start(l, settingsYaml(s3, b));
+    put(l, "shop/api-1/core.app.1", 40_000);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
+    put(l, "shop/api-2/core.app.2", 40_000);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(2);
+    const [first, second] = wp.reporter.uploads;
+    expect(first!.report?.schemaVersion).toBe(1);
+    const fp = first!.report!.fingerprint;
+    // the same synthetic program and signal: one fingerprint, counted across pods
+    expect(second!.report!.fingerprint.id).toBe(fp.id);
+    expect([first!.seenBefore, second!.seenBefore]).toEqual([0, 1]);
+    expect(wp.reporter.captures[0]!.report?.fingerprint.id).toBe(fp.id);
+    for (const r of [first!, second!]) {
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: b, Key: r.key! }));
+      expect(head.Metadata?.fingerprint).toBe(fp.id);
+      const side = await s3.client.send(
+        new GetObjectCommand({ Bucket: b, Key: `${r.key!}.report.json` }),
+      );
+      const doc = JSON.parse(await side.Body!.transformToString()) as {
+        crash: { fingerprint: { id: string } };
+      };
+      expect(doc.crash.fingerprint.id).toBe(fp.id);
+    }
+    expect(wp.count(new RegExp(`crash report: SIGABRT .*\\[fp ${fp.short}\\]`))).toBe(2);
+    expect(wp.count(new RegExp(`fingerprint ${fp.short}: seen once before`))).toBe(1);
+    const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
+    // the synthetic cores hold no memory or mapped files: their reports say what they could not read
+    expect(metrics).toMatch(/coredog_watcher_crash_reports_total\{result="incomplete"\} 2/);
+  });
+
   it("deletes nothing while S3 is down, retries with backoff, and stores everything once it is back", async () => {
     const l = layout();
     const b = await bucket();
@@ -151,7 +188,8 @@ describe("pipeline", () => {
     await s3.mode("ok");
     await expect.poll(() => wp.count(/deleted local corefile/), { timeout: 15_000 }).toBe(3);
     expect(await keys(b)).toHaveLength(3);
-    expect(wp.reporter.uploads).toHaveLength(3);
+    // each core is reported right after its deletion is logged
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(3);
     const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
     expect(metrics).toMatch(/coredog_watcher_failures_total\{stage="upload"\} [1-9]/);
   });
@@ -166,7 +204,7 @@ describe("pipeline", () => {
     writeFileSync(l.config, settingsYaml(s3, b, { delete: "false" }));
     await wp.waitFor(/settings reloaded/);
     const k = put(l, "ns/p1/core.keep", 30_000);
-    await expect.poll(() => wp.reporter.uploads.length).toBe(2);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(2);
     await wp.w.maintain();
     await wp.w.maintain();
     await new Promise((r) => setTimeout(r, 800));
@@ -181,7 +219,7 @@ describe("pipeline", () => {
     // A finished core from a first run...
     const first = await start(l, settingsYaml(s3, b));
     put(l, "ns/p/core.first", 10_000);
-    await expect.poll(() => first.reporter.uploads.length).toBe(1);
+    await expect.poll(() => first.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     await first.w.stop();
     running.splice(running.indexOf(first), 1);
     // ... and one the first run uploaded, then died before deleting (journal state "uploaded").
@@ -218,7 +256,7 @@ describe("pipeline", () => {
     writeFileSync(join(l.journal, "cores", `${id}.json`), JSON.stringify(entry));
     const second = await start(l, settingsYaml(s3, b));
     await second.waitFor(/deleted local corefile: .*core\.half/);
-    await expect.poll(() => second.reporter.uploads.length).toBe(1);
+    await expect.poll(() => second.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     expect(second.reporter.uploads[0]!.key).toBe("corefiles/ns/p/earlier-core.half");
     expect(second.reporter.captures).toHaveLength(0);
     expect(second.count(/upload started/)).toBe(0);
