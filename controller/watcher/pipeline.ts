@@ -23,6 +23,8 @@ import { metadataValue, objectKey } from "./store.js";
 import type { Store, StoredObject } from "./store-types.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
 import { errorText } from "../../src/error-text.js";
+import { readCrashReport } from "./crash-report-file.js";
+import type { RecordWriter } from "./records.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -41,6 +43,8 @@ export interface PipelineDeps {
   store: (s: Settings) => Store;
   reporter: Reporter;
   pods?: PodLookup;
+  /** CoreDump records, written after the verified upload. */
+  records?: RecordWriter;
   backoff?: Backoff;
   /** Called after a failed attempt count reaches this, once per core. */
   reportFailureAfter?: number;
@@ -229,6 +233,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       core = { threads: 0 };
     }
+    const crash = await readCrashReport(opened.fh, opened.stat.size);
     const fromName = parseCoreFileName(where.file);
     const executable = core.executable ?? fromName.executable;
     // Exact from the container's own directory; guessed only for a pod admitted before it had one.
@@ -251,6 +256,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       ...(podInfo ? { podInfo } : {}),
       ...(container ? { container } : {}),
       ...(container && podInfo?.images[container] ? { image: podInfo.images[container] } : {}),
+      ...(crash ? { crash } : {}),
     };
     entry ??= {
       id,
@@ -448,6 +454,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const report = reportFromJson(entry.report ?? {});
       entry.state = "reported";
       await this.d.journal.put(entry);
+      this.d.records?.write(report, entry, settings);
       this.d.reporter.uploaded(report);
     }
   }

@@ -1,6 +1,7 @@
 // What the watcher's stages hand each other about one core.
 import type { CoreInfo } from "../../src/elf-core.js";
 import type { Truncation } from "../../src/truncation.js";
+import type { CrashReport } from "../../src/crash-report.js";
 
 export interface PodInfo {
   namespace: string;
@@ -43,6 +44,8 @@ export interface CoreReport {
   sha256?: string;
   md5?: string;
   core: CoreInfo;
+  /** The crash report, read before the upload (undefined when the core could not be read as one). */
+  crash?: CrashReport;
   bucket?: string;
   key?: string;
   url?: string;
