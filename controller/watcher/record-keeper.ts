@@ -35,7 +35,14 @@ export interface RecordKeeperOptions {
 }
 
 interface Pull {
-  metadata: { name: string; namespace: string; creationTimestamp?: string };
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    creationTimestamp?: string;
+    resourceVersion?: string;
+  };
   spec?: { coreDump?: string };
   status?: { url?: string; expiresAt?: string; error?: string };
 }
@@ -45,7 +52,8 @@ const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z
 export class RecordKeeper {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private leader = false;
+  /** undefined until the first round: its outcome is logged either way. */
+  private leader: boolean | undefined;
   private lastRetention = 0;
   private running: Promise<void> | undefined;
   private apis:
@@ -201,13 +209,14 @@ export class RecordKeeper {
         continue;
       }
       const status = await this.answer(pull);
-      await custom.patchNamespacedCustomObjectStatus({
+      // A replace of the status subresource: the request's resourceVersion makes a concurrent change a conflict.
+      await custom.replaceNamespacedCustomObjectStatus({
         group: COREDUMP_GROUP,
         version: COREDUMP_VERSION,
         plural: COREDUMP_PULL_PLURAL,
         namespace,
         name,
-        body: { status },
+        body: { ...pull, status },
       });
       this.o.log.info(
         { namespace, pull: name, coreDump: pull.spec?.coreDump },
