@@ -1,11 +1,8 @@
 import { Args, Flags } from "@oclif/core";
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { BaseCommand, namespaceFlag } from "../lib/base.js";
-import { downloadCore, progressBar } from "../lib/core-download.js";
-import { getCoreDump } from "../lib/crashes.js";
-import { UserError } from "../lib/errors.js";
-import { requestDownloadLink } from "../lib/pull-request.js";
+import { progressBar } from "../lib/core-download.js";
+import { pullCore } from "../lib/pull.js";
 
 export default class Pull extends BaseCommand {
   static override summary = "Download a crash's core, verified, ready for gdb";
@@ -31,34 +28,28 @@ export default class Pull extends BaseCommand {
     const { args, flags } = await this.parse(Pull);
     const cluster = await this.connect(flags);
     const namespace = await this.namespaceOf(flags);
-    const record = await getCoreDump(cluster, namespace, args.name);
-    const out = resolve(flags.output ?? `${args.name}.core`);
-    if (existsSync(out) && !flags.force)
-      throw new UserError(`${out} already exists`, "choose another file with -o, or pass --force");
-    const link = await requestDownloadLink(cluster, namespace, args.name);
     const tty = Boolean(process.stderr.isTTY);
     let last = 0;
-    const s = record.spec;
-    const { bytes } = await downloadCore({
-      url: link.url,
-      out,
-      size: s.storage.size,
-      sha256: s.storage.sha256,
-      compression: s.storage.compression,
-      what: `CoreDump ${namespace}/${args.name}`,
-      progress: (received, total) => {
-        if (!tty || Date.now() - last < 100) return;
-        last = Date.now();
-        process.stderr.write(`\r${progressBar(received, total)}`);
+    const pulled = await pullCore(
+      cluster,
+      namespace,
+      args.name,
+      resolve(flags.output ?? `${args.name}.core`),
+      {
+        force: flags.force,
+        progress: (received, total) => {
+          if (!tty || Date.now() - last < 100) return;
+          last = Date.now();
+          process.stderr.write(`\r${progressBar(received, total)}`);
+        },
       },
-    });
+    );
     if (tty) process.stderr.write("\n");
-    this.logToStderr(`wrote ${out} (${bytes} bytes, size and sha256 verified)`);
-    const exe = s.executable ?? "<the crashed executable>";
-    this.log(`gdb ${exe} ${out}`);
-    if (s.image)
+    this.logToStderr(`wrote ${pulled.out} (${pulled.bytes} bytes, size and sha256 verified)`);
+    this.log(pulled.gdb);
+    if (pulled.record.spec.image)
       this.logToStderr(
-        `the executable and its libraries are in image ${s.image}: run gdb where they match it (for example in a container of that image)`,
+        `the executable and its libraries are in image ${pulled.record.spec.image}: run gdb where they match it (for example in a container of that image)`,
       );
   }
 }
