@@ -86,6 +86,9 @@ Watcher:
   groupWindowSeconds: 300        # crash loops: one message per owner/executable/signal per window
 Webhook:
   alertOnError: true             # notify the channels when the webhook fails to patch a pod
+# Retention:                     # CoreDump records and their cores in storage (unset: kept)
+#   maxAge: 30d
+#   maxPerFingerprint: 20
 `;
 
 /**
@@ -120,6 +123,7 @@ export function parseSettings(
     CustomHandler: canon.CustomHandler ?? {},
     Watcher: canon.Watcher ?? {},
     Webhook: canon.Webhook ?? {},
+    Retention: canon.Retention ?? {},
   });
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -176,6 +180,12 @@ export function parseSettings(
       ...(w.diskLimit !== undefined ? { diskLimitBytes: w.diskLimit } : {}),
     },
     webhook: { alertOnError: c.Webhook.alertOnError },
+    retention: {
+      ...(c.Retention.maxAge !== undefined ? { maxAgeMs: c.Retention.maxAge } : {}),
+      ...(c.Retention.maxPerFingerprint !== undefined
+        ? { maxPerFingerprint: c.Retention.maxPerFingerprint }
+        : {}),
+    },
   };
   return { ok: true, settings, warnings };
 }

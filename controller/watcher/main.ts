@@ -2,7 +2,7 @@
 // reports (Events, notices, custom handler); health, readiness and metrics over HTTP.
 import { mkdir, readFile, realpath, writeFile } from "node:fs/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { CORE_PATTERN, CORE_PATTERN_FILE } from "../../src/names.js";
+import { CORE_PATTERN, CORE_PATTERN_FILE, NAMESPACE } from "../../src/names.js";
 import type { Settings } from "../../src/settings.js";
 import { kubeConfigSource, loadKubeConfig } from "../kubeconfig.js";
 import { createLogger, type Logger } from "../log.js";
@@ -15,6 +15,9 @@ import { createMetrics } from "./metrics.js";
 import { NodeStatePublisher } from "./node-state-publisher.js";
 import { RefusalBook } from "../notify/refusals.js";
 import { Pipeline, type PodLookup } from "./pipeline.js";
+import { createRecordWriter } from "./records.js";
+import { RecordKeeper } from "./record-keeper.js";
+import { createStorageAdmin } from "./storage-admin.js";
 import type { Backoff } from "../retry.js";
 import { startHttp } from "./server.js";
 import { createCfsStore, createLazyS3Store } from "./store.js";
@@ -154,6 +157,17 @@ export async function startWatcher(
     });
   }
   const metrics = createMetrics();
+  const records = kc ? createRecordWriter(kc, log, metrics) : undefined;
+  const keeper = kc
+    ? new RecordKeeper({
+        kc,
+        log,
+        settings: current,
+        storage: (s) => createStorageAdmin(s.storage),
+        identity: process.env.POD_NAME ?? o.nodeName,
+        leaseNamespace: process.env.POD_NAMESPACE ?? NAMESPACE,
+      })
+    : undefined;
   // Built in dependency order; the one cycle (the detector hands files to the pipeline, which may hand one back) is
   // closed with the pipeline's events once both exist.
   const pl = new Pipeline({
@@ -168,6 +182,7 @@ export async function startWatcher(
     store: storeFactory(),
     reporter,
     ...(pods ? { pods } : {}),
+    ...(records ? { records } : {}),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
   });
   const det = new Detector({
@@ -254,6 +269,7 @@ export async function startWatcher(
   ready = true;
   log.info(`watching ${o.dir}: initial scan found ${first.files} files (${first.bytes} bytes)`);
   publisher.start();
+  keeper?.start();
 
   let rescanTimer: NodeJS.Timeout | undefined;
   const schedule = () => {
@@ -280,6 +296,8 @@ export async function startWatcher(
         if (!finished)
           log.warn("stopping: uploads still in flight were cut off; they resume at the next start");
         await maintaining;
+        await records?.flush();
+        await keeper?.stop();
         await rep.stop();
         await publisher.stop();
         pods?.stop();

@@ -53,6 +53,12 @@ export function createMetrics() {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
       registers: [registry],
     }),
+    records: new Counter({
+      name: "coredog_watcher_records_total",
+      help: "CoreDump records by result (created, exists, failed)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

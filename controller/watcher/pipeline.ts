@@ -26,6 +26,7 @@ import { metadataValue, objectKey } from "./store.js";
 import type { Store, StoredObject } from "./store-types.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
 import { errorText } from "../../src/error-text.js";
+import type { RecordWriter } from "./records.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -44,6 +45,8 @@ export interface PipelineDeps {
   store: (s: Settings) => Store;
   reporter: Reporter;
   pods?: PodLookup;
+  /** CoreDump records, written after the verified upload. */
+  records?: RecordWriter;
   backoff?: Backoff;
   /** Called after a failed attempt count reaches this, once per core. */
   reportFailureAfter?: number;
@@ -468,6 +471,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const report = reportFromJson(entry.report ?? {});
       entry.state = "reported";
       await this.d.journal.put(entry);
+      this.d.records?.write(report, entry, settings);
       this.d.reporter.uploaded(report);
     }
   }

@@ -1,7 +1,7 @@
 // What the watcher's stages hand each other about one core.
-import type { CrashReport } from "../../src/crash-report.js";
 import type { CoreInfo } from "../../src/elf-core.js";
 import type { Truncation } from "../../src/truncation.js";
+import type { CrashReport } from "../../src/crash-report.js";
 
 export interface PodInfo {
   namespace: string;

@@ -22,6 +22,7 @@ export interface Cluster {
   batch: k8s.BatchV1Api;
   admission: k8s.AdmissionregistrationV1Api;
   objects: k8s.KubernetesObjectApi;
+  custom: k8s.CustomObjectsApi;
   server: string;
   /** The namespace of the current context, as kubectl uses it when -n is not given. */
   defaultNamespace: string;
@@ -99,6 +100,7 @@ export async function connect(options: ClusterOptions = {}): Promise<Cluster> {
     batch: kc.makeApiClient(k8s.BatchV1Api),
     admission: kc.makeApiClient(k8s.AdmissionregistrationV1Api),
     objects: k8s.KubernetesObjectApi.makeApiClient(kc),
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
     server: cluster.server,
     defaultNamespace: contextObject?.namespace || "default",
   };

@@ -16,7 +16,9 @@ export type Mode =
   | { type: "emergency"; index: number }
   | { type: "busy"; text: string }
   | { type: "confirm"; action: PreparedAction }
-  | { type: "purge"; state: PurgeState };
+  | { type: "purge"; state: PurgeState }
+  /** The crashes view: CoreDump records grouped by fingerprint; `details` shows the selected group's newest. */
+  | { type: "crashes"; index: number; details: boolean };
 
 export interface Flash {
   text: string;
@@ -75,6 +77,9 @@ export interface View {
   /** A pod by its key (namespace/name), if it is still there. */
   find(key: string): Target | undefined;
   namespaces: string[];
+  /** In the crashes view: how many groups, and the newest record of the selected one. */
+  crashGroups?: number;
+  currentCrash?: { namespace: string; name: string };
 }
 
 export interface Target {
@@ -92,7 +97,9 @@ export type Effect =
   | { type: "doctor"; key: string; namespace: string; pod: string }
   | { type: "namespace"; namespace: string | undefined }
   | { type: "purge-nodes" }
-  | { type: "purge-run"; request: PurgeRequest };
+  | { type: "purge-run"; request: PurgeRequest }
+  | { type: "crashes-load" }
+  | { type: "crash-pull"; namespace: string; name: string };
 
 export interface Step {
   state: UiState;
@@ -159,6 +166,10 @@ function listKey(s: UiState, k: KeyPress, v: View): Step {
   if (input === "S") return to({ ...s, reverse: !s.reverse });
   if (k.tab) return to({ ...s, showEvents: !s.showEvents });
   if (input === "!") return to(withMode(s, { type: "emergency", index: 0 }));
+  if (input === "c")
+    return to(withMode(s, { type: "crashes", index: 0, details: false }), {
+      type: "crashes-load",
+    });
   if (k.return && v.current) {
     const { key, namespace, pod } = v.current;
     return to(withMode(s, { type: "details", key }), { type: "doctor", key, namespace, pod });
@@ -276,6 +287,29 @@ function purgeModeKey(s: UiState, k: KeyPress, state: PurgeState): Step {
   return to({ ...s, mode: { type: "list" }, flash: step.close });
 }
 
+function crashesKey(s: UiState, k: KeyPress, v: View, index: number, details: boolean): Step {
+  const n = v.crashGroups ?? 0;
+  const at = (i: number, d = details): Step =>
+    to(withMode(s, { type: "crashes", index: Math.max(0, Math.min(i, n - 1)), details: d }));
+  if (k.input === "q") return to(s, { type: "exit" });
+  if (k.escape) return details ? at(index, false) : to(withMode(s, { type: "list" }));
+  if (k.upArrow || k.input === "k") return at(index - 1);
+  if (k.downArrow || k.input === "j") return at(index + 1);
+  if (k.home || k.input === "g") return at(0);
+  if (k.end || k.input === "G") return at(n - 1);
+  if (k.return) return at(index, !details);
+  if (k.input === "r") return to(s, { type: "crashes-load" });
+  if (k.input === "p") {
+    const c = v.currentCrash;
+    if (!c) return to({ ...s, flash: { text: "no crash selected", tone: "warn" } });
+    return to(
+      { ...s, flash: { text: `pulling ${c.namespace}/${c.name}…`, tone: "dim" } },
+      { type: "crash-pull", namespace: c.namespace, name: c.name },
+    );
+  }
+  return to(s);
+}
+
 /** One key, in the mode the previous key left. Ctrl-C leaves from anywhere. */
 export function reduceKey(s: UiState, k: KeyPress, v: View): Step {
   if (k.ctrl && k.input === "c") return to(s, { type: "exit" });
@@ -297,6 +331,8 @@ export function reduceKey(s: UiState, k: KeyPress, v: View): Step {
       return filterKey(s, k, v);
     case "details":
       return detailsKey(s, k, v, m.key);
+    case "crashes":
+      return crashesKey(s, k, v, m.index, m.details);
     case "list":
       return listKey(s, k, v);
   }

@@ -1,6 +1,9 @@
 // The cluster side of the TUI: reflectors (list + watch, re-list with backoff) for pods, the watchers'
 // Events, the webhook configuration, the watcher DaemonSet and namespaces, folded into one snapshot
 // that the components read. Updates are batched so a burst of watch events costs one render.
+import { resolve } from "node:path";
+import { listCoreDumps } from "../lib/crashes.js";
+import { pullCore } from "../lib/pull.js";
 import type {
   CoreV1Event,
   V1DaemonSet,
@@ -285,6 +288,11 @@ export function createClusterSource(cluster: Cluster, options: SourceOptions = {
       return (await resolveNodes(cluster, [], true)).sort();
     },
     purge: (request, onNode) => purgeEachNode(cluster, request, onNode),
+    crashes: () => listCoreDumps(cluster, namespace),
+    async pullCrash(ns, name) {
+      const pulled = await pullCore(cluster, ns, name, resolve(`${name}.core`));
+      return { out: pulled.out, gdb: pulled.gdb };
+    },
     stop() {
       stopAll.abort();
       scoped.abort();
@@ -345,6 +353,14 @@ export function deferredSource(
     purge: (request, onNode) =>
       inner
         ? inner.purge(request, onNode)
+        : Promise.reject(new Error("still connecting to the cluster")),
+    crashes: () =>
+      inner?.crashes
+        ? inner.crashes()
+        : Promise.reject(new Error("still connecting to the cluster")),
+    pullCrash: (ns, name) =>
+      inner?.pullCrash
+        ? inner.pullCrash(ns, name)
         : Promise.reject(new Error("still connecting to the cluster")),
     stop() {
       stopped = true;

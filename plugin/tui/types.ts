@@ -1,5 +1,6 @@
 // The TUI's seam between the cluster and the components: components only see these plain shapes,
 // so they are tested with fake sources and never touch the network.
+import type { CoreDump } from "../../src/coredump.js";
 import type { EventRow } from "../lib/events.js";
 import type { Plan } from "../lib/emergency.js";
 import type { PodRow } from "../lib/listing.js";
@@ -140,5 +141,9 @@ export interface TuiSource {
    * its result). `onNode` reports each node as it finishes.
    */
   purge(request: PurgeRequest, onNode?: (result: NodePurge) => void): Promise<NodePurge[]>;
+  /** The CoreDump records of the namespace shown (all namespaces when none). */
+  crashes?(): Promise<CoreDump[]>;
+  /** `kubectl coredog pull` of one record into the current directory. */
+  pullCrash?(namespace: string, name: string): Promise<{ out: string; gdb: string }>;
   stop(): void;
 }

@@ -77,6 +77,7 @@ export const SHAPE: Shape = {
     },
   },
   Webhook: { kind: "map", fields: { alertOnError: value() } },
+  Retention: { kind: "map", fields: { maxAge: value(), maxPerFingerprint: value() } },
   ScrapePaths: value(), // original; the watcher's --dir replaces it
   COREFILE_DIR: value(), // original; likewise
 };

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { kindOf } from "./keys.js";
 import { ADDRESSING_STYLES, CHANNELS, COMPRESSIONS, GC_TYPES, PROTOCOLS } from "./types.js";
+import { parseDuration } from "../duration.js";
 
 export function show(v: unknown): string {
   const s = typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "a list" : String(v);
@@ -176,6 +177,21 @@ const byteSize = () =>
       return n;
     });
 
+/** A duration such as 30d, 12h or 1h30m, in milliseconds; unset or 0: no limit. */
+const duration = () =>
+  z
+    .unknown()
+    .optional()
+    .transform((v, ctx): number | undefined => {
+      if (v === undefined || v === null || v === "" || v === 0 || v === "0") return undefined;
+      const ms = parseDuration(String(v));
+      if (ms === null || ms <= 0) {
+        ctx.addIssue(`${show(v)} is not a duration (a number with s, m, h, d or w, e.g. 30d)`);
+        return undefined;
+      }
+      return ms;
+    });
+
 const storeDir = () =>
   str().transform((s, ctx): string => {
     if (s === undefined) return "corefiles";
@@ -269,6 +285,7 @@ export const schema = z.object({
     groupWindowSeconds: int(300, 0, 86400),
   }),
   Webhook: z.object({ alertOnError: bool(true) }),
+  Retention: z.object({ maxAge: duration(), maxPerFingerprint: int(undefined, 1, 1_000_000) }),
   ScrapePaths: z.unknown().optional(),
   COREFILE_DIR: z.unknown().optional(),
 });

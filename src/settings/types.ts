@@ -76,6 +76,8 @@ export interface Settings {
     groupWindowSeconds: number;
   };
   webhook: { alertOnError: boolean };
+  /** CoreDump records and their stored objects: deleted past either limit (unset: kept). */
+  retention: { maxAgeMs?: number; maxPerFingerprint?: number };
 }
 
 export type ParseSettingsResult =

@@ -30,6 +30,8 @@ import {
 } from "./panes.js";
 import { PodTable } from "./pod-table.js";
 import { PurgeView } from "./purge-view.js";
+import { CrashesView, type CrashesState } from "./crashes-view.js";
+import { groupCrashes, selectCrashes } from "../../lib/crashes.js";
 import { makeTheme, ThemeContext } from "./theme.js";
 
 export interface AppProps {
@@ -76,6 +78,7 @@ export function App(props: AppProps) {
   const [doctor, setDoctor] = useState<{ key: string; result: DoctorState } | undefined>();
   const lastIndex = useRef(0);
   const lastStart = useRef(0);
+  const [crashes, setCrashes] = useState<CrashesState>({ state: "loading" });
 
   const rows = useMemo(
     () => visibleRows(snapshot.pods, { showAll, filter, sort, reverse }),
@@ -218,6 +221,37 @@ export function App(props: AppProps) {
         return loadPurgeNodes();
       case "purge-run":
         return runPurge(effect.request);
+      case "crashes-load": {
+        setCrashes({ state: "loading" });
+        if (!source.crashes) return setCrashes({ state: "error", message: "not available" });
+        source.crashes().then(
+          (items) => {
+            const sorted = selectCrashes(items);
+            const records = new Map(
+              sorted.map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]),
+            );
+            setCrashes({ state: "done", groups: groupCrashes(sorted), records });
+          },
+          (err: unknown) => setCrashes({ state: "error", message: errorText(err) }),
+        );
+        return;
+      }
+      case "crash-pull": {
+        if (!source.pullCrash) return;
+        source.pullCrash(effect.namespace, effect.name).then(
+          (p) =>
+            update((s) => ({
+              ...s,
+              flash: { text: `pulled ${p.out} (verified) · ${p.gdb}`, tone: "ok" },
+            })),
+          (err: unknown) =>
+            update((s) => ({
+              ...s,
+              flash: { text: `error: pull: ${errorText(err)}`, tone: "bad" },
+            })),
+        );
+        return;
+      }
     }
   };
 
@@ -230,6 +264,18 @@ export function App(props: AppProps) {
         current: targetOf(rows[lastIndex.current]),
         find: (podKey) => targetOf(snapshot.pods.find((p) => p.key === podKey)),
         namespaces: snapshot.namespaces,
+        ...(crashes.state === "done"
+          ? {
+              crashGroups: crashes.groups.length,
+              ...(() => {
+                const m = ui.current.mode;
+                const g = m.type === "crashes" ? crashes.groups[m.index] : undefined;
+                if (!g) return {};
+                const [namespace, name] = g.latest.split("/") as [string, string];
+                return { currentCrash: { namespace, name } };
+              })(),
+            }
+          : {}),
       };
       const step = reduceKey(ui.current, k, view);
       if (step.state !== ui.current) update(step.state);
@@ -265,6 +311,18 @@ export function App(props: AppProps) {
       break;
     case "purge":
       main = <PurgeView state={mode.state} height={mainHeight} width={width} />;
+      break;
+    case "crashes":
+      main = (
+        <CrashesView
+          crashes={crashes}
+          index={mode.index}
+          details={mode.details}
+          height={mainHeight}
+          width={width}
+          now={now}
+        />
+      );
       break;
     case "confirm":
       main = <ConfirmView action={mode.action} height={mainHeight} width={width} />;
@@ -329,27 +387,37 @@ export function App(props: AppProps) {
                 ["Enter/1-9", "review"],
                 ["Esc", "cancel"],
               ]
-            : mode.type === "details"
+            : mode.type === "crashes"
               ? [
+                  ["↑↓", "move"],
+                  ["Enter", mode.details ? "groups" : "details"],
+                  ["p", "pull"],
+                  ["r", "reload"],
                   ["Esc", "back"],
-                  ["e", "enable"],
-                  ["d", "disable"],
-                  ["r", "restart"],
                   ["q", "quit"],
                 ]
-              : [
-                  ["?", "help"],
-                  ["q", "quit"],
-                  ["/", "filter"],
-                  ["a", showAll ? "opted-in" : "all pods"],
-                  ["n", "namespace"],
-                  ["s", `sort:${sort}${reverse ? "↓" : ""}`],
-                  ["Enter", "details"],
-                  ["e/d", "enable/disable"],
-                  ["r", "restart"],
-                  ["!", "emergency"],
-                  ["Tab", "events"],
-                ];
+              : mode.type === "details"
+                ? [
+                    ["Esc", "back"],
+                    ["e", "enable"],
+                    ["d", "disable"],
+                    ["r", "restart"],
+                    ["q", "quit"],
+                  ]
+                : [
+                    ["?", "help"],
+                    ["q", "quit"],
+                    ["/", "filter"],
+                    ["a", showAll ? "opted-in" : "all pods"],
+                    ["n", "namespace"],
+                    ["s", `sort:${sort}${reverse ? "↓" : ""}`],
+                    ["Enter", "details"],
+                    ["e/d", "enable/disable"],
+                    ["r", "restart"],
+                    ["!", "emergency"],
+                    ["c", "crashes"],
+                    ["Tab", "events"],
+                  ];
 
   const line =
     mode.type === "filter"

@@ -33,6 +33,7 @@ export function Lines(p: { lines: Line[]; height: number; width: number }) {
 export const HELP: [string, string][] = [
   ["↑/↓ j/k", "move; PgUp/PgDn, g/G: page, first, last"],
   ["Enter", "details of the selected pod (Esc back)"],
+  ["c", "crashes: CoreDump records by fingerprint; Enter details, p pull the newest core"],
   ["/", "filter by namespace/pod, node or owner (Enter keep, Esc clear)"],
   ["a", "toggle: opted-in pods / all pods"],
   ["n", "switch namespace (or all namespaces)"],

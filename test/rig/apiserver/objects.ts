@@ -2,6 +2,7 @@
 import { invalid, StatusError } from "./status.js";
 import { stableStringify, type KubeObject } from "./store.js";
 import type { ResourceInfo } from "./resources.js";
+import { validateCustom, validateDefinition } from "./custom-resources.js";
 
 type AnyObj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -622,6 +623,9 @@ export function validate(info: ResourceInfo, o: KubeObject, old?: KubeObject): v
           });
       });
       break;
+    case "apiextensions.k8s.io/customresourcedefinitions":
+      validateDefinition(x, causes);
+      break;
     case "rbac.authorization.k8s.io/rolebindings":
     case "rbac.authorization.k8s.io/clusterrolebindings":
       if (!x.roleRef?.name)
@@ -637,6 +641,7 @@ export function validate(info: ResourceInfo, o: KubeObject, old?: KubeObject): v
         });
       break;
   }
+  if (info.custom) validateCustom(info, o, causes);
   if (causes.length) throw invalid(info.kind, info.group, md.name ?? "", causes);
 }
 

@@ -93,6 +93,11 @@ function ruleMatches(r: PolicyRule, a: Attributes): boolean {
   return true;
 }
 
+type AggregatedRole = KubeObject & {
+  rules?: PolicyRule[];
+  aggregationRule?: { clusterRoleSelectors?: { matchLabels?: Record<string, string> }[] };
+};
+
 export class Authorizer {
   constructor(private readonly store: Store) {}
 
@@ -114,7 +119,8 @@ export class Authorizer {
                 ref.name,
               )
             : undefined;
-      return role?.rules ?? [];
+      if (!role) return [];
+      return ref.kind === "ClusterRole" ? this.clusterRoleRules(role) : (role.rules ?? []);
     };
     type Binding = KubeObject & { subjects?: Subject[]; roleRef: { kind: string; name: string } };
     for (const b of this.store.list<Binding>("clusterrolebindings.rbac.authorization.k8s.io")) {
@@ -129,6 +135,26 @@ export class Authorizer {
         if ((b.subjects ?? []).some((s) => subjectMatches(s, user, namespace)))
           rules.push(...roleRules(b.roleRef, namespace));
       }
+    }
+    return rules;
+  }
+
+  /**
+   * A ClusterRole's rules with those its aggregationRule selects, as the clusterrole-aggregation controller keeps
+   * them (evaluated here at authorization time; roles aggregated into selected roles count too).
+   */
+  private clusterRoleRules(role: AggregatedRole, seen = new Set<string>()): PolicyRule[] {
+    seen.add(role.metadata.name!);
+    const rules = [...(role.rules ?? [])];
+    const selectors = role.aggregationRule?.clusterRoleSelectors ?? [];
+    if (!selectors.length) return rules;
+    for (const other of this.store.list<AggregatedRole>("clusterroles.rbac.authorization.k8s.io")) {
+      if (seen.has(other.metadata.name!)) continue;
+      const labels = other.metadata.labels ?? {};
+      const picked = selectors.some((sel) =>
+        Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+      );
+      if (picked) rules.push(...this.clusterRoleRules(other, seen));
     }
     return rules;
   }
@@ -210,6 +236,16 @@ export function bootstrapClusterRoles(): KubeObject[] {
       kind: "ClusterRole",
       metadata: { name, labels: { "kubernetes.io/bootstrapping": "rbac-defaults", ...labels } },
       rules,
+      // admin, edit and view take in the ClusterRoles labelled aggregate-to-<name>, as in Kubernetes.
+      ...(["admin", "edit", "view"].includes(name)
+        ? {
+            aggregationRule: {
+              clusterRoleSelectors: [
+                { matchLabels: { [`rbac.authorization.k8s.io/aggregate-to-${name}`]: "true" } },
+              ],
+            },
+          }
+        : {}),
     }) as KubeObject;
   return [
     cr("cluster-admin", [
@@ -225,10 +261,16 @@ export function bootstrapClusterRoles(): KubeObject[] {
         verbs: [...READ, ...WRITE],
       },
     ]),
-    cr("edit", [
-      { apiGroups: ALL_GROUPS, resources: [...COMMON, "secrets"], verbs: [...READ, ...WRITE] },
-      { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
-    ]),
-    cr("view", [{ apiGroups: ALL_GROUPS, resources: COMMON, verbs: READ }]),
+    cr(
+      "edit",
+      [
+        { apiGroups: ALL_GROUPS, resources: [...COMMON, "secrets"], verbs: [...READ, ...WRITE] },
+        { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+      ],
+      { "rbac.authorization.k8s.io/aggregate-to-admin": "true" },
+    ),
+    cr("view", [{ apiGroups: ALL_GROUPS, resources: COMMON, verbs: READ }], {
+      "rbac.authorization.k8s.io/aggregate-to-edit": "true",
+    }),
   ];
 }

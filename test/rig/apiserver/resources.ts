@@ -1,4 +1,5 @@
 // The resource kinds the rig serves, with what discovery, tables and defaults need to know about them.
+import type { CustomKind } from "./custom-resources.js";
 
 export interface ResourceInfo {
   group: string; // "" for core
@@ -14,6 +15,8 @@ export interface ResourceInfo {
   hasGeneration?: boolean;
   /** Only for views of another resource's storage (events.k8s.io/v1 events). */
   storageKey?: string;
+  /** Kinds served from a stored CustomResourceDefinition (custom-resources.ts). */
+  custom?: CustomKind;
 }
 
 const RW = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -129,6 +132,11 @@ export const RESOURCES: ResourceInfo[] = [
     },
   ),
   r("coordination.k8s.io", "v1", "leases", "Lease", true),
+  r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, {
+    shortNames: ["crd", "crds"],
+    categories: ["api-extensions"],
+    subresources: [status("CustomResourceDefinition")],
+  }),
   r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false, { shortNames: ["pc"] }),
   r("events.k8s.io", "v1", "events", "Event", true, { shortNames: ["ev"], storageKey: "events" }),
   r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, {

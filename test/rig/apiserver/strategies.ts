@@ -3,6 +3,7 @@
 // objects.ts, the webhooks, finalizers on delete. This table is where a new kind's own behaviour plugs in.
 import type { AnyObj, ApiContext } from "./context.js";
 import { defaultJobSelector } from "./objects.js";
+import { deleteDefinition, prepareDefinition, registerDefinition } from "./custom-resources.js";
 import { deleteNamespace, populateNamespace } from "./namespace-lifecycle.js";
 import { deletePod } from "./pod-deletion.js";
 import { keyOf, type ResourceInfo } from "./resources.js";
@@ -16,6 +17,8 @@ export interface ResourceStrategy {
   prepareForCreate?(ctx: ApiContext, o: KubeObject): void;
   /** After the object is stored (not on dry runs). */
   afterCreate?(ctx: ApiContext, o: KubeObject): void;
+  /** After an update is stored (not on dry runs). */
+  afterUpdate?(ctx: ApiContext, o: KubeObject): void;
   /**
    * Replaces the generic delete (finalizers, then removal) once preconditions have passed; returns the object
    * the reply shows. Not called on dry runs.
@@ -34,6 +37,12 @@ const STRATEGIES: Record<string, ResourceStrategy> = {
   },
   services: { prepareForCreate: (ctx, o) => ctx.clusterIps.allocate(o) },
   "jobs.batch": { prepareForCreate: (_ctx, o) => defaultJobSelector(o) },
+  "customresourcedefinitions.apiextensions.k8s.io": {
+    prepareForCreate: prepareDefinition,
+    afterCreate: registerDefinition,
+    afterUpdate: registerDefinition,
+    delete: (ctx, info, old) => deleteDefinition(ctx, info, old),
+  },
   namespaces: {
     afterCreate: (ctx, o) => populateNamespace(ctx, o.metadata.name!),
     delete: (ctx, info, old) => deleteNamespace(ctx, info, old),

@@ -1,6 +1,7 @@
 // meta.k8s.io/v1 Table rendering per kind, with the columns kube-apiserver prints.
 import type { KubeObject } from "./store.js";
 import type { ResourceInfo } from "./resources.js";
+import { jsonPathValue, type PrinterColumn } from "./custom-resources.js";
 
 export interface Column {
   name: string;
@@ -583,7 +584,37 @@ const DEFAULT: Printer = {
   cells: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ""],
 };
 
+/** additionalPrinterColumns (default: Age), rendered as kube-apiserver's CRD table convertor does. */
+function customPrinter(columns: PrinterColumn[] | undefined): Printer {
+  const cols = columns?.length
+    ? columns
+    : [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }];
+  return {
+    columns: [
+      NAME,
+      ...cols.map((c) => ({
+        name: c.name,
+        type: c.type,
+        format: c.format ?? "",
+        description: c.description ?? "",
+        priority: c.priority ?? 0,
+      })),
+    ],
+    cells: (o) => [
+      o.metadata.name,
+      ...cols.map((c): Cell => {
+        const v = jsonPathValue(o, c.jsonPath);
+        if (v === undefined || v === null) return "<none>";
+        if (c.type === "date" && typeof v === "string") return age(v);
+        if (typeof v === "object") return JSON.stringify(v);
+        return v as Cell;
+      }),
+    ],
+  };
+}
+
 export function printerFor(info: ResourceInfo): Printer {
+  if (info.custom) return customPrinter(info.custom.columns);
   if (info.group === "events.k8s.io") return PRINTERS.events!;
   return PRINTERS[info.resource] ?? DEFAULT;
 }

@@ -7,6 +7,7 @@ import type { Route } from "./request-info.js";
 import { scaleOf, withScale } from "./scale.js";
 import { badRequest } from "./status.js";
 import { fromEventsV1, type KubeObject } from "./store.js";
+import { strategyOf } from "./strategies.js";
 import { admissionAttributes, checkNamespace } from "./writes.js";
 
 /**
@@ -74,7 +75,9 @@ export async function commitUpdate(
       warnings,
     };
   }
-  return { object: ctx.store.update(info, o), warnings };
+  const stored = ctx.store.update(info, o);
+  strategyOf(info).afterUpdate?.(ctx, stored);
+  return { object: stored, warnings };
 }
 
 export async function update(

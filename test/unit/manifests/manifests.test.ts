@@ -49,6 +49,7 @@ describe.each(targets)("kubectl kustomize %s", (dir) => {
       "ClusterRole",
       "ClusterRoleBinding",
       "MutatingWebhookConfiguration",
+      "CustomResourceDefinition",
     ]);
     for (const obj of objects) {
       if (!clusterScoped.has(obj.kind)) expect(obj.metadata.namespace, obj.kind).toBe(NAMESPACE);
@@ -170,6 +171,70 @@ describe("the base install", () => {
       const mount = pod.containers[0].volumeMounts.find((m: any) => m.name === vol.name);
       expect(mount).toMatchObject({ mountPath: NOTIFY_SECRET_DIR, readOnly: true });
     }
+  });
+
+  it("defines CoreDump (namespaced, short name cdump, status subresource, printer columns, structural schema)", () => {
+    const crd = find(objects, "CustomResourceDefinition", "coredumps.coredog.io") as any;
+    expect(crd.spec.group).toBe("coredog.io");
+    expect(crd.spec.scope).toBe("Namespaced");
+    expect(crd.spec.names).toMatchObject({
+      kind: "CoreDump",
+      plural: "coredumps",
+      shortNames: ["cdump"],
+    });
+    const [v] = crd.spec.versions;
+    expect(v.name).toBe("v1alpha1");
+    expect(v.subresources).toEqual({ status: {} });
+    expect(v.additionalPrinterColumns.map((c: any) => c.name)).toEqual([
+      "Pod",
+      "Container",
+      "Signal",
+      "Fingerprint",
+      "Size",
+      "Workload",
+      "Node",
+      "Image",
+      "Crashed",
+    ]);
+    const spec = v.schema.openAPIV3Schema.properties.spec;
+    expect(spec.required).toEqual(["pod", "node", "crashedAt", "storage"]);
+    expect(Object.keys(spec.properties.storage.properties)).toEqual(
+      expect.arrayContaining(["key", "size", "sha256", "compression"]),
+    );
+    // Structural: every property says its type.
+    const untyped: string[] = [];
+    const walk = (o: any, path: string) => {
+      if (!o.type) untyped.push(path);
+      for (const [k, x] of Object.entries(o.properties ?? {})) walk(x, `${path}.${k}`);
+      if (o.items) walk(o.items, `${path}[]`);
+    };
+    walk(v.schema.openAPIV3Schema, "");
+    expect(untyped).toEqual([]);
+    expect(find(objects, "CustomResourceDefinition", "coredumppulls.coredog.io")).toBeDefined();
+  });
+
+  it("aggregates CoreDump access into view, edit and admin; the watcher may create records, never read Secrets", () => {
+    const role = find(objects, "ClusterRole", "coredog-coredumps-view") as any;
+    for (const r of ["view", "edit", "admin"])
+      expect(role.metadata.labels[`rbac.authorization.k8s.io/aggregate-to-${r}`]).toBe("true");
+    expect(role.rules).toContainEqual({
+      apiGroups: ["coredog.io"],
+      resources: ["coredumps"],
+      verbs: ["get", "list", "watch"],
+    });
+    const admin = find(objects, "ClusterRole", "coredog-coredumps-admin") as any;
+    expect(Object.keys(admin.metadata.labels)).not.toContain(
+      "rbac.authorization.k8s.io/aggregate-to-view",
+    );
+    const records = find(objects, "ClusterRole", "coredog-watcher-records") as any;
+    expect(records.rules[0]).toEqual({
+      apiGroups: ["coredog.io"],
+      resources: ["coredumps"],
+      verbs: ["create", "get", "list", "watch", "delete"],
+    });
+    for (const rule of records.rules) expect(rule.resources).not.toContain("secrets");
+    const lease = find(objects, "Role", "coredog-watcher-lease") as any;
+    expect(lease.rules[1].resourceNames).toEqual(["coredog-records"]);
   });
 
   it("ships settings the guide's greps find", () => {

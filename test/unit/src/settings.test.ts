@@ -49,6 +49,23 @@ CustomHandler:
     echo "$POD_NAMESPACE/$POD_NAME $COREDUMP_URL"
 `;
 
+describe("Retention", () => {
+  it("reads maxAge as a duration and maxPerFingerprint as a count, keys in any case", () => {
+    const r = ok("retention:\n  MaxAge: 30d\n  max_per_fingerprint: 20\n");
+    expect(r.settings.retention).toEqual({ maxAgeMs: 30 * 86_400_000, maxPerFingerprint: 20 });
+  });
+
+  it("names the key, the value and the line of a bad value", () => {
+    const r = parseSettings("Retention:\n  maxAge: soon\n  maxPerFingerprint: 0\n");
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.join("\n")).toMatch(/Retention\.maxAge: "soon" is not a duration.*line 2/);
+    expect(r.errors.join("\n")).toMatch(
+      /Retention\.maxPerFingerprint: 0 must be a whole number from 1/,
+    );
+  });
+});
+
 describe("parseSettings: valid files", () => {
   it("an empty file is valid: defaults, storage unconfigured (and it says so)", () => {
     const r = ok("");
@@ -77,6 +94,7 @@ describe("parseSettings: valid files", () => {
         groupWindowSeconds: 300,
       },
       webhook: { alertOnError: true },
+      retention: {},
     };
     expect(r.settings).toEqual(want);
     expect(r.warnings).toEqual([
