@@ -25,7 +25,7 @@ import {
   type Origins,
 } from "./settings/keys.js";
 import { resolveDeletion, resolveStorage } from "./settings/resolve.js";
-import { httpUrl, issuePath, schema } from "./settings/rules.js";
+import { httpUrl, issuePath, LIMIT_DEFAULTS, schema } from "./settings/rules.js";
 import type {
   NoticeChannelSettings,
   ParseSettingsResult,
@@ -82,6 +82,11 @@ Watcher:
   groupWindowSeconds: 300        # crash loops: one message per owner/executable/signal per window
 Webhook:
   alertOnError: true             # notify the channels when the webhook fails to patch a pod
+Limits:                          # crash loops never fill a node or a bucket
+  perFingerprint: { max: 5, window: 1h }  # cores stored per crash per window; the rest counted, reported, deleted
+  maxUse: 10Gi                   # bytes under the node directory (off: no limit)
+  keepFree: 15%                  # free space left on its filesystem: a percentage or a size (off: no limit)
+  maxCoreSize: 20Gi              # larger cores are reported, not uploaded (off: no limit)
 `;
 
 /**
@@ -116,6 +121,10 @@ export function parseSettings(
     CustomHandler: canon.CustomHandler ?? {},
     Watcher: canon.Watcher ?? {},
     Webhook: canon.Webhook ?? {},
+    Limits: {
+      ...((canon.Limits as Canon | undefined) ?? {}),
+      perFingerprint: (canon.Limits as Canon | undefined)?.perFingerprint ?? {},
+    },
   });
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -174,6 +183,15 @@ export function parseSettings(
       ...(w.diskLimit !== undefined ? { diskLimitBytes: w.diskLimit } : {}),
     },
     webhook: { alertOnError: c.Webhook.alertOnError },
+    limits: {
+      perFingerprint: {
+        max: c.Limits.perFingerprint.max ?? LIMIT_DEFAULTS.max,
+        windowMs: c.Limits.perFingerprint.window,
+      },
+      ...(c.Limits.maxUse !== undefined ? { maxUseBytes: c.Limits.maxUse } : {}),
+      ...(c.Limits.keepFree !== undefined ? { keepFree: c.Limits.keepFree } : {}),
+      ...(c.Limits.maxCoreSize !== undefined ? { maxCoreSizeBytes: c.Limits.maxCoreSize } : {}),
+    },
   };
   return { ok: true, settings, warnings };
 }

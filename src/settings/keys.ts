@@ -62,6 +62,19 @@ export const SHAPE: Shape = {
     },
   },
   Webhook: { kind: "map", fields: { alertOnError: value() } },
+  Limits: {
+    kind: "map",
+    fields: {
+      perFingerprint: {
+        kind: "map",
+        aliases: ["rateLimit"],
+        fields: { max: value(), window: value() },
+      },
+      maxUse: value(),
+      keepFree: value(),
+      maxCoreSize: value(),
+    },
+  },
   ScrapePaths: value(), // original; the watcher's --dir replaces it
   COREFILE_DIR: value(), // original; likewise
 };
