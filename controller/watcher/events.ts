@@ -12,7 +12,10 @@ import pLimit from "p-limit";
 import {
   EVENT_COMPONENT,
   EVENT_REASON_CAPTURED,
+  EVENT_REASON_DELETED,
   EVENT_REASON_FAILED,
+  EVENT_REASON_SKIPPED,
+  EVENT_REASON_TOO_LARGE,
   EVENT_REASON_UPLOADED,
 } from "../../src/names.js";
 import type { Logger } from "../log.js";
@@ -21,7 +24,9 @@ import { truncationText } from "../../src/truncation.js";
 import type { CoreReport } from "./types.js";
 import { errorText } from "../../src/error-text.js";
 
-export type EventKind = "captured" | "uploaded" | "failed";
+export type EventKind = "captured" | "uploaded" | "failed" | LimitEventKind;
+/** Events of the limits (controller/watcher/limits.ts); their messages come from there. */
+export type LimitEventKind = "skipped" | "deleted" | "too-large";
 
 export interface EventRecorder {
   record(report: CoreReport, kind: EventKind, message: string): Promise<void>;
@@ -41,6 +46,9 @@ const REASONS: Record<EventKind, string> = {
   captured: EVENT_REASON_CAPTURED,
   uploaded: EVENT_REASON_UPLOADED,
   failed: EVENT_REASON_FAILED,
+  skipped: EVENT_REASON_SKIPPED,
+  deleted: EVENT_REASON_DELETED,
+  "too-large": EVENT_REASON_TOO_LARGE,
 };
 
 const MAX_MESSAGE = 1024;
@@ -84,6 +92,8 @@ export function eventMessage(report: CoreReport, kind: EventKind, error?: string
     case "failed":
       text = `Core dump ${report.filename} not stored: ${error ?? report.error ?? "unknown error"}${tail}`;
       break;
+    default:
+      text = `Core dump ${report.filename}: ${error ?? kind}${tail}`;
   }
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
 }
@@ -164,7 +174,7 @@ export function createEventRecorder(
       involvedObject,
       reason,
       message,
-      type: kind === "failed" ? "Warning" : "Normal",
+      type: kind === "captured" || kind === "uploaded" ? "Normal" : "Warning",
       source: { component: EVENT_COMPONENT, host: nodeName },
       reportingComponent: EVENT_COMPONENT,
       reportingInstance: nodeName,

@@ -11,6 +11,7 @@ import { Detector } from "./detect.js";
 import { DiskGuard } from "./disk-guard.js";
 import { ensureDirModes } from "./dir-modes.js";
 import { Journal } from "./journal.js";
+import { CoreLimits } from "./limits.js";
 import { createMetrics } from "./metrics.js";
 import { NodeStatePublisher } from "./node-state-publisher.js";
 import { Pipeline, type PodLookup } from "./pipeline.js";
@@ -33,6 +34,8 @@ export interface WatcherDeps {
   stopTimeoutMs?: number;
   settingsPollMs?: number;
   publishIntervalMs?: number;
+  /** How often the limits look at the rate windows and the node directory, default 1000 ms. */
+  limitsIntervalMs?: number;
 }
 
 export interface RunningWatcher {
@@ -149,6 +152,17 @@ export async function startWatcher(
     });
   }
   const metrics = createMetrics();
+  const limits = new CoreLimits({
+    dir: o.dir,
+    journalDir: o.journal,
+    nodeName: o.nodeName,
+    journal,
+    log,
+    metrics,
+    settings: current,
+    reporter,
+  });
+  await limits.load();
   // Built in dependency order; the one cycle (the detector hands files to the pipeline, which may hand one back) is
   // closed with the pipeline's events once both exist.
   const pl = new Pipeline({
@@ -162,6 +176,7 @@ export async function startWatcher(
     settings: current,
     store: storeFactory(),
     reporter,
+    limits,
     ...(pods ? { pods } : {}),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
   });
@@ -205,8 +220,10 @@ export async function startWatcher(
       ...(pl.activity.storageError ? { storageError: pl.activity.storageError } : {}),
       ...(settings.error ? { settingsError: settings.error } : {}),
       ...(dumpDir ? { dumpDir } : {}),
+      limits: limits.snapshot(),
     }),
   });
+  limits.on("change", () => publisher.poke());
 
   pl.on("change", () => publisher.poke());
 
@@ -247,6 +264,7 @@ export async function startWatcher(
   ready = true;
   log.info(`watching ${o.dir}: initial scan found ${first.files} files (${first.bytes} bytes)`);
   publisher.start();
+  limits.start(deps.limitsIntervalMs);
 
   let rescanTimer: NodeJS.Timeout | undefined;
   const schedule = () => {
@@ -273,6 +291,7 @@ export async function startWatcher(
         if (!finished)
           log.warn("stopping: uploads still in flight were cut off; they resume at the next start");
         await maintaining;
+        await limits.stop();
         await rep.stop();
         await publisher.stop();
         pods?.stop();

@@ -23,6 +23,8 @@ import { metadataValue, objectKey } from "./store.js";
 import type { Store, StoredObject } from "./store-types.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
 import { errorText } from "../../src/error-text.js";
+import { readCrashReport } from "./crash-report-file.js";
+import type { CoreLimits } from "./limits.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -44,7 +46,12 @@ export interface PipelineDeps {
   backoff?: Backoff;
   /** Called after a failed attempt count reaches this, once per core. */
   reportFailureAfter?: number;
+  /** The gate before upload and the node directory's limits (Limits). */
+  limits?: Pick<CoreLimits, "gate" | "stored" | "wasDeleted">;
 }
+
+/** What is left to do for a core once it is let through: store it (in an upload slot). */
+type Upload = () => Promise<void>;
 
 /**
  * What the pipeline tells the rest of the watcher: `retrack`, look at a path again (the file changed under us);
@@ -79,6 +86,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private readonly active = new Map<string, number>();
   private readonly refusedSeen = new Set<string>();
   private readonly limit;
+  /** Before the upload slots: checks, ELF notes, the crash report and the limits' gate. */
+  private readonly gateQueue = pLimit(4);
   /** Aborted when shutdown starts: retry waits end. */
   private readonly stopWaits = new AbortController();
   /** Aborted when the shutdown timeout passes: uploads in flight end. */
@@ -147,7 +156,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.active.set(path, st.size);
     this.d.metrics.queueDepth.set(this.active.size);
     this.emit("change");
-    const job = this.limit(() => this.process(path, rel, where, completion, completedAt))
+    // A core waiting for storage holds an upload slot, never the gate: a storm's later cores are still gated.
+    const job = this.gateQueue(() => this.process(path, rel, where, completion, completedAt))
+      .then((upload) => upload && this.limit(upload))
       .catch((err: unknown) => this.noteError(`processing ${path}: ${errorText(err)}`, "journal"))
       .finally(() => {
         this.active.delete(path);
@@ -171,7 +182,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     where: DumpPath,
     completion: Completion,
     completedAt: number,
-  ): Promise<void> {
+  ): Promise<Upload | undefined> {
     if (this.stopping) return;
     let opened: OpenedCore;
     try {
@@ -187,11 +198,21 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       }
       return;
     }
+    let upload: Upload | undefined;
     try {
-      await this.withCore(path, where, opened, completion, completedAt);
+      upload = await this.withCore(path, where, opened, completion, completedAt);
     } finally {
-      await opened.fh.close();
+      if (!upload) await opened.fh.close();
     }
+    if (!upload) return undefined;
+    const then = upload;
+    return async () => {
+      try {
+        await then();
+      } finally {
+        await opened.fh.close();
+      }
+    };
   }
 
   private async withCore(
@@ -200,7 +221,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     opened: OpenedCore,
     completion: Completion,
     completedAt: number,
-  ): Promise<void> {
+  ): Promise<Upload | undefined> {
     const { log, journal } = this.d;
     const id = coreId(opened.stat);
     let entry = journal.get(id);
@@ -267,6 +288,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       updatedAt: "",
     };
     entry.report = reportToJson(report);
+    if (this.d.limits) {
+      const crash = await readCrashReport(opened.fh, opened.stat.size);
+      if ((await this.d.limits.gate(entry, report, crash, opened)) !== "store") return;
+    }
     const announce = !entry.announcedCaptured;
     entry.announcedCaptured = true;
     await journal.put(entry);
@@ -279,9 +304,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       return;
     }
-    const stored = await this.storeWithRetries(entry, report, opened, completedAt);
-    if (!stored) return;
-    await this.finish(entry, opened);
+    return async () => {
+      if (!(await this.storeWithRetries(entry!, report, opened, completedAt))) return;
+      await this.finish(entry!, opened);
+    };
   }
 
   private async storeWithRetries(
@@ -296,6 +322,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     let failedReported = false;
     for (;;) {
       if (this.stopping && entry.attempts > 0) return undefined;
+      if (this.d.limits?.wasDeleted(entry.id)) return undefined; // deleted for MaxUse/KeepFree meanwhile
       const settings = this.d.settings();
       const st = await opened.fh.stat();
       if (st.size !== opened.stat.size || st.mtimeMs !== opened.stat.mtimeMs || st.nlink !== 1) {
@@ -330,6 +357,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         });
         const seconds = (Date.now() - started) / 1000;
         this.d.metrics.uploaded.inc();
+        this.d.limits?.stored(entry);
         this.d.metrics.uploadedBytes.inc(obj.storedBytes);
         this.d.metrics.latency.observe((Date.now() - completedAt) / 1000);
         log.info(
