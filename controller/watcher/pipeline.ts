@@ -93,6 +93,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Aborted when the shutdown timeout passes: uploads in flight end. */
   private readonly stopCtl = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
+  /** Aborted (and renewed) when an upload succeeds: storage is back, cores waiting to retry go now. */
+  private storageBack = new AbortController();
   private stopping = false;
   readonly activity: Activity = {};
 
@@ -156,9 +158,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.active.set(path, st.size);
     this.d.metrics.queueDepth.set(this.active.size);
     this.emit("change");
-    // A core waiting for storage holds an upload slot, never the gate: a storm's later cores are still gated.
+    // Upload slots are taken per attempt (storeWithRetries): a core waiting to retry holds none, so a storm's later
+    // cores are still gated and another crash's core is stored at once.
     const job = this.gateQueue(() => this.process(path, rel, where, completion, completedAt))
-      .then((upload) => upload && this.limit(upload))
+      .then((upload) => upload?.())
       .catch((err: unknown) => this.noteError(`processing ${path}: ${errorText(err)}`, "journal"))
       .finally(() => {
         this.active.delete(path);
@@ -347,14 +350,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       try {
         const store = this.d.store(settings);
-        const obj = await store.put({
-          fh: opened.fh,
-          size: entry.size,
-          key,
-          metadata: this.metadata(report, settings),
-          md5: settings.customHandler.enabled,
-          signal: this.stopCtl.signal,
-        });
+        const obj = await this.limit(() =>
+          store.put({
+            fh: opened.fh,
+            size: entry.size,
+            key,
+            metadata: this.metadata(report, settings),
+            md5: settings.customHandler.enabled,
+            signal: this.stopCtl.signal,
+          }),
+        );
         const seconds = (Date.now() - started) / 1000;
         this.d.metrics.uploaded.inc();
         this.d.limits?.stored(entry);
@@ -394,6 +399,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           bytes: obj.storedBytes,
         };
         this.activity.storageError = undefined;
+        this.storageBack.abort();
+        this.storageBack = new AbortController();
         this.emit("change");
         return obj;
       } catch (err) {
@@ -420,9 +427,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           this.d.reporter.failed({ ...report, error: e.message }, e);
         }
         try {
-          await sleep(delay, this.stopWaits.signal);
+          await sleep(delay, AbortSignal.any([this.stopWaits.signal, this.storageBack.signal]));
         } catch {
-          return undefined;
+          if (this.stopping) return undefined;
         }
       }
     }

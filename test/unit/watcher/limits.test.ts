@@ -99,6 +99,9 @@ describe("limits in the watcher", () => {
     // a different crash during the storm is stored at once
     put(l, "shop/api-1/app/core.other.200", 64 * 1024, "other", 11);
     await until("other stored", async () => (await keys(b)).some((k) => k.includes("core.other")));
+    await until("3 uploads counted", async () =>
+      /coredog_watcher_cores_uploaded_total 3/.test(await metrics(wp)),
+    );
     const m = await metrics(wp);
     expect(m).toMatch(/coredog_watcher_cores_skipped_total\{reason="rate"\} 3/);
     expect(m).toMatch(/coredog_watcher_cores_uploaded_total 3/);
