@@ -63,8 +63,9 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
   private readonly deletedIds = new Set<string>();
   private saving: Promise<void> = Promise.resolve();
   private readonly active = new Map<LimitName, { since: string; why: string; until?: number }>();
-  /** The latest core size of each crash seen more than once in its window: room kept for its next core. */
-  private readonly loopSizes = new Map<string, number>();
+  /** Each crash's last core (size, when, how many in a row less than a window apart): room is kept for the next
+   * core of a crash that loops, across its windows. */
+  private readonly recent = new Map<string, { size: number; at: number; run: number }>();
   private disk: { bytes: number; fsFree: number; fsSize: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private enforcing: Promise<void> | undefined;
@@ -197,7 +198,9 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
     const now = Date.now();
     const d = decide(this.state, key, now, limits.perFingerprint, label, where);
     if (d.closed) this.announce(d.closed);
-    if (d.window.stored + d.window.skipped > 1) this.loopSizes.set(key, report.size);
+    const last = this.recent.get(key);
+    const run = last && now - last.at < limits.perFingerprint.windowMs ? last.run + 1 : 1;
+    this.recent.set(key, { size: report.size, at: now, run });
     if (d.store) {
       entry.limitKey = key;
       await this.save();
@@ -235,6 +238,11 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
     return "skipped";
   }
 
+  /** Whether this core's crash has nothing in storage yet (its upload goes before those of stored crashes). */
+  urgent(entry: JournalEntry): boolean {
+    return entry.limitKey === undefined || !(entry.limitKey in this.state.storedKeys);
+  }
+
   /** A verified upload: its crash is in storage now. */
   stored(entry: JournalEntry): void {
     if (entry.limitKey === undefined) return;
@@ -265,8 +273,8 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
     const closed = closeWindows(this.state, now, limits.perFingerprint);
     for (const c of closed) this.announce(c);
     if (closed.length > 0) await this.save();
-    for (const key of this.loopSizes.keys())
-      if (!this.state.windows[key]) this.loopSizes.delete(key);
+    for (const [key, r] of this.recent)
+      if (now - r.at >= limits.perFingerprint.windowMs) this.recent.delete(key);
     for (const [limit, a] of this.active)
       if (a.until !== undefined && a.until <= now) this.clearActive(limit);
     await this.kick();
@@ -316,7 +324,10 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
     this.d.metrics.fsFreeBytes.set(u.fsFree);
     const now = diskPressure(u, limits);
     // While a crash loops, room is kept for its next core, so the kernel's next write stays within the limits.
-    const room = Math.max(0, ...this.loopSizes.values());
+    const room = Math.max(
+      0,
+      ...[...this.recent.values()].filter((r) => r.run > 1).map((r) => r.size),
+    );
     const ahead = diskPressure({ ...u, bytes: bytes + room, fsFree: u.fsFree - room }, limits);
     const need = Math.max(now.need, Math.min(ahead.need, bytes));
     const crossed = new Set(now.reasons.map((r) => r.slice(0, r.indexOf(":"))));

@@ -25,6 +25,7 @@ import type { CoreReport, PodInfo, Reporter } from "./types.js";
 import { errorText } from "../../src/error-text.js";
 import { readCrashReport } from "./crash-report-file.js";
 import type { CoreLimits } from "./limits.js";
+import { UploadSlots } from "./upload-slots.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -47,7 +48,7 @@ export interface PipelineDeps {
   /** Called after a failed attempt count reaches this, once per core. */
   reportFailureAfter?: number;
   /** The gate before upload and the node directory's limits (Limits). */
-  limits?: Pick<CoreLimits, "gate" | "stored" | "wasDeleted">;
+  limits?: Pick<CoreLimits, "gate" | "stored" | "wasDeleted" | "urgent">;
 }
 
 /** What is left to do for a core once it is let through: store it (in an upload slot). */
@@ -100,7 +101,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   constructor(private readonly d: PipelineDeps) {
     super();
-    this.limit = pLimit(Math.max(1, d.settings().watcher.maxParallelUploads));
+    this.limit = new UploadSlots(Math.max(1, d.settings().watcher.maxParallelUploads));
   }
 
   setConcurrency(n: number): void {
@@ -350,15 +351,17 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       try {
         const store = this.d.store(settings);
-        const obj = await this.limit(() =>
-          store.put({
-            fh: opened.fh,
-            size: entry.size,
-            key,
-            metadata: this.metadata(report, settings),
-            md5: settings.customHandler.enabled,
-            signal: this.stopCtl.signal,
-          }),
+        const obj = await this.limit.run(
+          () =>
+            store.put({
+              fh: opened.fh,
+              size: entry.size,
+              key,
+              metadata: this.metadata(report, settings),
+              md5: settings.customHandler.enabled,
+              signal: this.stopCtl.signal,
+            }),
+          this.d.limits?.urgent(entry) ?? true,
         );
         const seconds = (Date.now() - started) / 1000;
         this.d.metrics.uploaded.inc();

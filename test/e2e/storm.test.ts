@@ -60,6 +60,18 @@ function bytesUnder(dir: string): number {
   return n;
 }
 
+/** For a failure message: the files under a directory with their sizes. */
+function filesUnder(dir: string): string {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => `${e.name}=${statSync(join(e.parentPath, e.name)).size}`)
+      .join(" ");
+  } catch {
+    return "";
+  }
+}
+
 function settings(): string {
   return `StorageConfig:
   protocol: s3
@@ -137,10 +149,17 @@ it("a crash storm on 2 nodes: MaxUse holds, N per window stored, every core acco
 
   await rig.s3.mode("refuse");
   const peak = [0, 0];
+  const peakFiles = ["", ""];
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      for (const i of [0, 1]) peak[i] = Math.max(peak[i]!, bytesUnder(dumps[i]!));
+      for (const i of [0, 1]) {
+        const b = bytesUnder(dumps[i]!);
+        if (b > peak[i]!) {
+          peak[i] = b;
+          peakFiles[i] = `${new Date().toISOString()} ${filesUnder(dumps[i]!)}`;
+        }
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
   })();
@@ -182,11 +201,18 @@ it("a crash storm on 2 nodes: MaxUse holds, N per window stored, every core acco
   );
   const otherAt = Date.now();
   expect(otherSeen).toBeTruthy();
-  await rig.waitFor(
-    "the other crash stored",
-    async () => (await objects("shop/other/")).length === 1,
-    15_000,
-  );
+  await rig
+    .waitFor(
+      "the other crash stored",
+      async () => (await objects("shop/other/")).length === 1,
+      15_000,
+    )
+    .catch((err: Error) => {
+      const log = watchers.flatMap((w) =>
+        w.lines.filter((l) => !/fsnotify|resolving/.test(l)).slice(-60),
+      );
+      throw new Error(`${err.message}\n${log.join("\n")}`);
+    });
   await rig.receivers.waitFor(
     "slack",
     (r) => JSON.stringify(r.body).includes("[shop/other] core: core.bash."),
@@ -214,7 +240,10 @@ it("a crash storm on 2 nodes: MaxUse holds, N per window stored, every core acco
     const pod = podOn(i);
     const mine = (re: RegExp) => w.lines.filter((l) => l.includes(`/shop/${pod}/`) && re.test(l));
     // MaxUse held on both nodes, sampled every second.
-    expect(peak[i], `peak bytes on ${rig.nodes[i]!.name}`).toBeLessThanOrEqual(MAX_USE);
+    expect(
+      peak[i],
+      `peak bytes on ${rig.nodes[i]!.name}: ${peakFiles[i]}\n${w.lines.filter((l) => /capture a file|core skipped|deleted local|upload done|limit/.test(l)).join("\n")}`,
+    ).toBeLessThanOrEqual(MAX_USE);
     expect(bytesUnder(dumps[i]!)).toBe(0);
 
     // The first core was kept and stored once storage returned.
