@@ -60,7 +60,7 @@ function put(l: Layout, rel: string, size: number, comm = "app", signal = 6): st
   return path;
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 15_000) {
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000) {
   const end = Date.now() + ms;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
@@ -163,6 +163,8 @@ describe("limits in the watcher", () => {
     let peak = 0;
     for (let i = 2; i <= 6; i++) {
       put(l, `shop/api-1/app/core.app.${i}`, MiB);
+      // one core at a time: the watcher has taken the last before the next is written
+      await wp.waitFor(new RegExp(`capture a file:.*core\\.app\\.${i - 1}`), 30_000);
       const end = Date.now() + 700;
       while (Date.now() < end) {
         peak = Math.max(peak, dirBytes(l.dir));
