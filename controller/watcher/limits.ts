@@ -61,6 +61,7 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
   private state: RateState = emptyRateState();
   private readonly file: string;
   private readonly deletedIds = new Set<string>();
+  private readonly firstPending = new Map<string, string>();
   private saving: Promise<void> = Promise.resolve();
   private readonly active = new Map<LimitName, { since: string; why: string; until?: number }>();
   /** Each crash's last core (size, when, how many in a row less than a window apart): room is kept for the next
@@ -240,13 +241,23 @@ export class CoreLimits extends EventEmitter<{ change: [] }> {
 
   /** Whether this core's crash has nothing in storage yet (its upload goes before those of stored crashes). */
   urgent(entry: JournalEntry): boolean {
-    return entry.limitKey === undefined || !(entry.limitKey in this.state.storedKeys);
+    const key = entry.limitKey;
+    if (key === undefined) return true;
+    if (key in this.state.storedKeys) return false;
+    // one core stands for its crash until one is stored: the first asked about, while it is still waiting
+    const holder = this.firstPending.get(key);
+    if (holder === undefined || holder === entry.id || !this.d.journal.get(holder)) {
+      this.firstPending.set(key, entry.id);
+      return true;
+    }
+    return false;
   }
 
   /** A verified upload: its crash is in storage now. */
   stored(entry: JournalEntry): void {
     if (entry.limitKey === undefined) return;
     markStored(this.state, entry.limitKey, Date.now());
+    this.firstPending.delete(entry.limitKey);
     void this.save();
   }
 
