@@ -560,7 +560,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const st = await lstat(entry.path).catch(() => undefined);
       const same = st !== undefined && coreId(st) === entry.id;
       if (same) continue;
-      if (entry.state === "reported") await this.d.journal.remove(entry.id);
+      if (entry.state === "reported" || this.d.limits?.wasDeleted(entry.id))
+        await this.d.journal.remove(entry.id); // finished, or deleted for a limit (and said so)
       else if (entry.state === "captured") {
         this.d.log.warn(
           { path: entry.path },
