@@ -83,7 +83,7 @@ function dirBytes(dir: string): number {
 
 describe("limits in the watcher", () => {
   it("stores N cores of a crash per window, counts and deletes the rest, says so once per window; another crash passes", async () => {
-    const { b, l, yaml } = await setup("  perFingerprint: { max: 2, window: 5s }\n");
+    const { b, l, yaml } = await setup("  perFingerprint: { max: 2, window: 10s }\n");
     const wp = await start(l, yaml);
     const paths: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -111,13 +111,13 @@ describe("limits in the watcher", () => {
     await until(
       "window announced",
       () => wp.reporter.limits.some((x) => x.kind === "skipped"),
-      8000,
+      20_000,
     );
     const skipped = wp.reporter.limits.filter((x) => x.kind === "skipped");
     expect(skipped).toHaveLength(1);
     expect(skipped[0]).toMatchObject({ notice: true, report: { namespace: "shop", pod: "api-1" } });
     expect(skipped[0]!.message).toMatch(
-      /^3 core dump\(s\) of crash of app .* skipped from .* \(Limits\.perFingerprint: 2 per 5s; 2 stored\)/,
+      /^3 core dump\(s\) of crash of app .* skipped from .* \(Limits\.perFingerprint: 2 per 10s; 2 stored\)/,
     );
     const state = parseNodeState(readFileSync(join(l.journal, "node-state.json"), "utf8"));
     expect(state?.limits?.maxUseBytes).toBe(10 * 1024 ** 3);
