@@ -18,3 +18,22 @@ export function parseDuration(text: string): number | null {
     total += Number(n) * UNITS[unit!]!;
   return total;
 }
+
+/** The shortest exact text for a whole number of seconds or more: 90s -> "1m30s", 3600000 -> "1h". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  let s = Math.round(ms / 1000);
+  let out = "";
+  for (const [unit, n] of [
+    ["d", 86_400],
+    ["h", 3_600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
+    if (s >= n) {
+      out += `${Math.floor(s / n)}${unit}`;
+      s %= n;
+    }
+  }
+  return out;
+}

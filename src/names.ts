@@ -58,6 +58,10 @@ export const EVENT_COMPONENT = WATCHER_NAME;
 export const EVENT_REASON_CAPTURED = "CoreDumpCaptured";
 export const EVENT_REASON_UPLOADED = "CoreDumpUploaded";
 export const EVENT_REASON_FAILED = "CoreDumpFailed";
+/** Limits (DESIGN.md, Limits): cores of a crash over its rate, deleted for MaxUse/KeepFree, over maxCoreSize. */
+export const EVENT_REASON_SKIPPED = "CoreDumpSkipped";
+export const EVENT_REASON_DELETED = "CoreDumpDeleted";
+export const EVENT_REASON_TOO_LARGE = "CoreDumpTooLarge";
 
 export const WEBHOOK_PORT = 8443;
 export const WATCHER_PORT = 9090;

@@ -24,6 +24,20 @@ export interface NodeState {
   configuredPath: string;
   /** The node directory's mode (octal, e.g. "1733") and owner: who can create cores below it. */
   dumpDir?: DirAccess;
+  /** The limits (Limits in the settings): the disk as the watcher measured it and which limits act now. */
+  limits?: LimitsState;
+}
+
+export type LimitName = "maxUse" | "keepFree" | "rate" | "maxCoreSize";
+
+export interface LimitsState {
+  /** Bytes of the files under the node directory. */
+  dirBytes: number;
+  fsFreeBytes?: number;
+  maxUseBytes?: number;
+  keepFreeBytes?: number;
+  /** Limits acting now (a crossed disk limit, a crash over its rate, a core over maxCoreSize), each with why. */
+  active: { limit: LimitName; since: string; why: string }[];
 }
 
 export interface NoticeRefusal {
@@ -66,6 +80,21 @@ const nodeStateSchema = z.object({
   updatedAt: z.string(),
   configuredPath: z.string(),
   dumpDir: z.object({ mode: z.string().regex(/^[0-7]{3,4}$/), uid: count, gid: count }).optional(),
+  limits: z
+    .object({
+      dirBytes: count,
+      fsFreeBytes: count.optional(),
+      maxUseBytes: count.optional(),
+      keepFreeBytes: count.optional(),
+      active: z.array(
+        z.object({
+          limit: z.enum(["maxUse", "keepFree", "rate", "maxCoreSize"]),
+          since: z.string(),
+          why: z.string(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** The state from the annotation's text; null when it is not valid JSON or not a NodeState. Unknown keys are dropped. */
@@ -93,5 +122,15 @@ export function parseNodeState(json: string): NodeState | null {
   if (s.noticeRefusals && s.noticeRefusals.length > 0) state.noticeRefusals = s.noticeRefusals;
   if (s.settingsError !== undefined) state.settingsError = s.settingsError;
   if (s.dumpDir) state.dumpDir = s.dumpDir;
+  if (s.limits) {
+    const { fsFreeBytes, maxUseBytes, keepFreeBytes } = s.limits;
+    state.limits = {
+      dirBytes: s.limits.dirBytes,
+      active: s.limits.active,
+      ...(fsFreeBytes !== undefined ? { fsFreeBytes } : {}),
+      ...(maxUseBytes !== undefined ? { maxUseBytes } : {}),
+      ...(keepFreeBytes !== undefined ? { keepFreeBytes } : {}),
+    };
+  }
   return state;
 }

@@ -27,7 +27,7 @@ import {
 import { resolveDeletion, resolveStorage } from "./settings/resolve.js";
 import type { z } from "zod";
 import { NOTIFY_SECRET } from "./names.js";
-import { httpUrl, issuePath, schema, show } from "./settings/rules.js";
+import { httpUrl, issuePath, LIMIT_DEFAULTS, schema, show } from "./settings/rules.js";
 import type {
   NoticeChannelSettings,
   ParseSettingsResult,
@@ -89,6 +89,11 @@ Webhook:
 # Retention:                     # CoreDump records and their cores in storage (unset: kept)
 #   maxAge: 30d
 #   maxPerFingerprint: 20
+Limits:                          # crash loops never fill a node or a bucket
+  perFingerprint: { max: 5, window: 1h }  # cores stored per crash per window; the rest counted, reported, deleted
+  maxUse: 10Gi                   # bytes under the node directory (off: no limit)
+  keepFree: 15%                  # free space left on its filesystem: a percentage or a size (off: no limit)
+  maxCoreSize: 20Gi              # larger cores are reported, not uploaded (off: no limit)
 `;
 
 /**
@@ -124,6 +129,10 @@ export function parseSettings(
     Watcher: canon.Watcher ?? {},
     Webhook: canon.Webhook ?? {},
     Retention: canon.Retention ?? {},
+    Limits: {
+      ...((canon.Limits as Canon | undefined) ?? {}),
+      perFingerprint: (canon.Limits as Canon | undefined)?.perFingerprint ?? {},
+    },
   });
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -185,6 +194,15 @@ export function parseSettings(
       ...(c.Retention.maxPerFingerprint !== undefined
         ? { maxPerFingerprint: c.Retention.maxPerFingerprint }
         : {}),
+    },
+    limits: {
+      perFingerprint: {
+        max: c.Limits.perFingerprint.max ?? LIMIT_DEFAULTS.max,
+        windowMs: c.Limits.perFingerprint.window,
+      },
+      ...(c.Limits.maxUse !== undefined ? { maxUseBytes: c.Limits.maxUse } : {}),
+      ...(c.Limits.keepFree !== undefined ? { keepFree: c.Limits.keepFree } : {}),
+      ...(c.Limits.maxCoreSize !== undefined ? { maxCoreSizeBytes: c.Limits.maxCoreSize } : {}),
     },
   };
   return { ok: true, settings, warnings };

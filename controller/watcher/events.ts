@@ -12,7 +12,10 @@ import pLimit from "p-limit";
 import {
   EVENT_COMPONENT,
   EVENT_REASON_CAPTURED,
+  EVENT_REASON_DELETED,
   EVENT_REASON_FAILED,
+  EVENT_REASON_SKIPPED,
+  EVENT_REASON_TOO_LARGE,
   EVENT_REASON_UPLOADED,
 } from "../../src/names.js";
 import type { Logger } from "../log.js";
@@ -22,7 +25,9 @@ import { crashShortForm, seenText } from "../../src/crash-summary.js";
 import type { CoreReport } from "./types.js";
 import { errorText } from "../../src/error-text.js";
 
-export type EventKind = "captured" | "uploaded" | "failed";
+export type EventKind = "captured" | "uploaded" | "failed" | LimitEventKind;
+/** Events of the limits (controller/watcher/limits.ts); their messages come from there. */
+export type LimitEventKind = "skipped" | "deleted" | "too-large";
 
 export interface EventRecorder {
   record(report: CoreReport, kind: EventKind, message: string): Promise<void>;
@@ -42,6 +47,9 @@ const REASONS: Record<EventKind, string> = {
   captured: EVENT_REASON_CAPTURED,
   uploaded: EVENT_REASON_UPLOADED,
   failed: EVENT_REASON_FAILED,
+  skipped: EVENT_REASON_SKIPPED,
+  deleted: EVENT_REASON_DELETED,
+  "too-large": EVENT_REASON_TOO_LARGE,
 };
 
 const MAX_MESSAGE = 1024;
@@ -85,6 +93,8 @@ export function eventMessage(report: CoreReport, kind: EventKind, error?: string
     case "failed":
       text = `Core dump ${report.filename} not stored: ${error ?? report.error ?? "unknown error"}${tail}`;
       break;
+    default:
+      text = `Core dump ${report.filename}: ${error ?? kind}${tail}`;
   }
   // The crash report in short: `; SIGSEGV at 0x0 in app+0x1139 [fp 1a2b3c4d5e6f, new]`.
   if (report.report)
@@ -168,7 +178,7 @@ export function createEventRecorder(
       involvedObject,
       reason,
       message,
-      type: kind === "failed" ? "Warning" : "Normal",
+      type: kind === "captured" || kind === "uploaded" ? "Normal" : "Warning",
       source: { component: EVENT_COMPONENT, host: nodeName },
       reportingComponent: EVENT_COMPONENT,
       reportingInstance: nodeName,

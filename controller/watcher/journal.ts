@@ -29,6 +29,8 @@ export interface JournalEntry {
   sha256?: string;
   md5?: string;
   storedBytes?: number;
+  /** The crash key the limits counted this core under (set once it was let through to storage). */
+  limitKey?: string;
   /** The CoreReport as JSON (dates as ISO strings), so a resumed core can still be reported. */
   report?: Record<string, unknown>;
   updatedAt: string;

@@ -11,6 +11,7 @@ import { Detector } from "./detect.js";
 import { DiskGuard } from "./disk-guard.js";
 import { ensureDirModes } from "./dir-modes.js";
 import { Journal } from "./journal.js";
+import { CoreLimits } from "./limits.js";
 import { createMetrics } from "./metrics.js";
 import { NodeStatePublisher } from "./node-state-publisher.js";
 import { RefusalBook } from "../notify/refusals.js";
@@ -37,6 +38,8 @@ export interface WatcherDeps {
   stopTimeoutMs?: number;
   settingsPollMs?: number;
   publishIntervalMs?: number;
+  /** How often the limits look at the rate windows and the node directory, default 1000 ms. */
+  limitsIntervalMs?: number;
 }
 
 export interface RunningWatcher {
@@ -168,6 +171,17 @@ export async function startWatcher(
         leaseNamespace: process.env.POD_NAMESPACE ?? NAMESPACE,
       })
     : undefined;
+  const limits = new CoreLimits({
+    dir: o.dir,
+    journalDir: o.journal,
+    nodeName: o.nodeName,
+    journal,
+    log,
+    metrics,
+    settings: current,
+    reporter,
+  });
+  await limits.load();
   // Built in dependency order; the one cycle (the detector hands files to the pipeline, which may hand one back) is
   // closed with the pipeline's events once both exist.
   const pl = new Pipeline({
@@ -181,6 +195,7 @@ export async function startWatcher(
     settings: current,
     store: storeFactory(),
     reporter,
+    limits,
     ...(pods ? { pods } : {}),
     ...(records ? { records } : {}),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
@@ -226,8 +241,10 @@ export async function startWatcher(
       ...(settings.error ? { settingsError: settings.error } : {}),
       ...(refusals.list().length > 0 ? { noticeRefusals: refusals.list() } : {}),
       ...(dumpDir ? { dumpDir } : {}),
+      limits: limits.snapshot(),
     }),
   });
+  limits.on("change", () => publisher.poke());
 
   pokeState = () => publisher.poke();
   pl.on("change", () => publisher.poke());
@@ -270,6 +287,7 @@ export async function startWatcher(
   log.info(`watching ${o.dir}: initial scan found ${first.files} files (${first.bytes} bytes)`);
   publisher.start();
   keeper?.start();
+  limits.start(deps.limitsIntervalMs);
 
   let rescanTimer: NodeJS.Timeout | undefined;
   const schedule = () => {
@@ -298,6 +316,7 @@ export async function startWatcher(
         await maintaining;
         await records?.flush();
         await keeper?.stop();
+        await limits.stop();
         await rep.stop();
         await publisher.stop();
         pods?.stop();

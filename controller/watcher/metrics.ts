@@ -59,6 +59,34 @@ export function createMetrics() {
       labelNames: ["result"] as const,
       registers: [registry],
     }),
+    skipped: new Counter({
+      name: "coredog_watcher_cores_skipped_total",
+      help: "Cores not uploaded because of a limit (rate: over Limits.perFingerprint; size: over Limits.maxCoreSize); reported and deleted",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    deleted: new Counter({
+      name: "coredog_watcher_cores_deleted_total",
+      help: "Local cores deleted to keep Limits.maxUse / Limits.keepFree, by limit",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
+    dirBytes: new Gauge({
+      name: "coredog_watcher_dir_bytes",
+      help: "Bytes of the files under the node directory",
+      registers: [registry],
+    }),
+    fsFreeBytes: new Gauge({
+      name: "coredog_watcher_fs_free_bytes",
+      help: "Free bytes on the node directory's filesystem",
+      registers: [registry],
+    }),
+    limitActive: new Gauge({
+      name: "coredog_watcher_limit_active",
+      help: "1 while a limit is crossed or acting (max_use, keep_free: the node directory; rate: a crash over its rate)",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -27,6 +27,8 @@ import type { Store, StoredObject } from "./store-types.js";
 import type { CoreReport, PodInfo, Reporter } from "./types.js";
 import { errorText } from "../../src/error-text.js";
 import type { RecordWriter } from "./records.js";
+import type { CoreLimits } from "./limits.js";
+import { UploadSlots } from "./upload-slots.js";
 
 export interface PodLookup {
   resolve(namespace: string, pod: string): Promise<PodInfo | undefined>;
@@ -50,7 +52,12 @@ export interface PipelineDeps {
   backoff?: Backoff;
   /** Called after a failed attempt count reaches this, once per core. */
   reportFailureAfter?: number;
+  /** The gate before upload and the node directory's limits (Limits). */
+  limits?: Pick<CoreLimits, "gate" | "stored" | "wasDeleted" | "urgent">;
 }
+
+/** What is left to do for a core once it is let through: store it (in an upload slot). */
+type Upload = () => Promise<void>;
 
 /**
  * What the pipeline tells the rest of the watcher: `retrack`, look at a path again (the file changed under us);
@@ -85,17 +92,21 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private readonly active = new Map<string, number>();
   private readonly refusedSeen = new Set<string>();
   private readonly limit;
+  /** Before the upload slots: checks, ELF notes, the crash report and the limits' gate. */
+  private readonly gateQueue = pLimit(4);
   /** Aborted when shutdown starts: retry waits end. */
   private readonly stopWaits = new AbortController();
   /** Aborted when the shutdown timeout passes: uploads in flight end. */
   private readonly stopCtl = new AbortController();
   private readonly inflight = new Set<Promise<void>>();
+  /** Aborted (and renewed) when an upload succeeds: storage is back, cores waiting to retry go now. */
+  private storageBack = new AbortController();
   private stopping = false;
   readonly activity: Activity = {};
 
   constructor(private readonly d: PipelineDeps) {
     super();
-    this.limit = pLimit(Math.max(1, d.settings().watcher.maxParallelUploads));
+    this.limit = new UploadSlots(Math.max(1, d.settings().watcher.maxParallelUploads));
   }
 
   setConcurrency(n: number): void {
@@ -153,7 +164,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.active.set(path, st.size);
     this.d.metrics.queueDepth.set(this.active.size);
     this.emit("change");
-    const job = this.limit(() => this.process(path, rel, where, completion, completedAt))
+    // Upload slots are taken per attempt (storeWithRetries): a core waiting to retry holds none, so a storm's later
+    // cores are still gated and another crash's core is stored at once.
+    const job = this.gateQueue(() => this.process(path, rel, where, completion, completedAt))
+      .then((upload) => upload?.())
       .catch((err: unknown) => this.noteError(`processing ${path}: ${errorText(err)}`, "journal"))
       .finally(() => {
         this.active.delete(path);
@@ -177,7 +191,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     where: DumpPath,
     completion: Completion,
     completedAt: number,
-  ): Promise<void> {
+  ): Promise<Upload | undefined> {
     if (this.stopping) return;
     let opened: OpenedCore;
     try {
@@ -193,11 +207,21 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       }
       return;
     }
+    let upload: Upload | undefined;
     try {
-      await this.withCore(path, where, opened, completion, completedAt);
+      upload = await this.withCore(path, where, opened, completion, completedAt);
     } finally {
-      await opened.fh.close();
+      if (!upload) await opened.fh.close();
     }
+    if (!upload) return undefined;
+    const then = upload;
+    return async () => {
+      try {
+        await then();
+      } finally {
+        await opened.fh.close();
+      }
+    };
   }
 
   private async withCore(
@@ -206,7 +230,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     opened: OpenedCore,
     completion: Completion,
     completedAt: number,
-  ): Promise<void> {
+  ): Promise<Upload | undefined> {
     const { log, journal } = this.d;
     const id = coreId(opened.stat);
     let entry = journal.get(id);
@@ -287,6 +311,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       updatedAt: "",
     };
     entry.report = reportToJson(report);
+    if (this.d.limits) {
+      if ((await this.d.limits.gate(entry, report, report.report, opened)) !== "store") return;
+    }
     const announce = !entry.announcedCaptured;
     entry.announcedCaptured = true;
     await journal.put(entry);
@@ -299,9 +326,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       return;
     }
-    const stored = await this.storeWithRetries(entry, report, opened, completedAt);
-    if (!stored) return;
-    await this.finish(entry, opened);
+    return async () => {
+      if (!(await this.storeWithRetries(entry!, report, opened, completedAt))) return;
+      await this.finish(entry!, opened);
+    };
   }
 
   private async storeWithRetries(
@@ -316,6 +344,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     let failedReported = false;
     for (;;) {
       if (this.stopping && entry.attempts > 0) return undefined;
+      if (this.d.limits?.wasDeleted(entry.id)) return undefined; // deleted for MaxUse/KeepFree meanwhile
       const settings = this.d.settings();
       const st = await opened.fh.stat();
       if (st.size !== opened.stat.size || st.mtimeMs !== opened.stat.mtimeMs || st.nlink !== 1) {
@@ -340,18 +369,23 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       );
       try {
         const store = this.d.store(settings);
-        const obj = await store.put({
-          fh: opened.fh,
-          size: entry.size,
-          key,
-          metadata: this.metadata(report, settings),
-          md5: settings.customHandler.enabled,
-          signal: this.stopCtl.signal,
-          ...(report.report ? { report: report.report } : {}),
-        });
+        const obj = await this.limit.run(
+          () =>
+            store.put({
+              fh: opened.fh,
+              size: entry.size,
+              key,
+              metadata: this.metadata(report, settings),
+              md5: settings.customHandler.enabled,
+              signal: this.stopCtl.signal,
+              ...(report.report ? { report: report.report } : {}),
+            }),
+          this.d.limits?.urgent(entry) ?? true,
+        );
         await noteSighting(store, report, obj.key, new Date(entry.capturedAt), log);
         const seconds = (Date.now() - started) / 1000;
         this.d.metrics.uploaded.inc();
+        this.d.limits?.stored(entry);
         this.d.metrics.uploadedBytes.inc(obj.storedBytes);
         this.d.metrics.latency.observe((Date.now() - completedAt) / 1000);
         log.info(
@@ -388,6 +422,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           bytes: obj.storedBytes,
         };
         this.activity.storageError = undefined;
+        this.storageBack.abort();
+        this.storageBack = new AbortController();
         this.emit("change");
         return obj;
       } catch (err) {
@@ -414,9 +450,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           this.d.reporter.failed({ ...report, error: e.message }, e);
         }
         try {
-          await sleep(delay, this.stopWaits.signal);
+          await sleep(delay, AbortSignal.any([this.stopWaits.signal, this.storageBack.signal]));
         } catch {
-          return undefined;
+          if (this.stopping) return undefined;
         }
       }
     }
@@ -546,7 +582,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const st = await lstat(entry.path).catch(() => undefined);
       const same = st !== undefined && coreId(st) === entry.id;
       if (same) continue;
-      if (entry.state === "reported") await this.d.journal.remove(entry.id);
+      if (entry.state === "reported" || this.d.limits?.wasDeleted(entry.id))
+        await this.d.journal.remove(entry.id); // finished, or deleted for a limit (and said so)
       else if (entry.state === "captured") {
         this.d.log.warn(
           { path: entry.path },

@@ -13,7 +13,7 @@ import {
 import type { SendOptions } from "../notify/send.js";
 import type { Logger } from "../log.js";
 import type { CustomHandlerConfig } from "./custom-handler.js";
-import { createEventRecorder, eventMessage, type EventRecorder } from "./events.js";
+import { createEventRecorder, eventMessage, type EventKind, type EventRecorder } from "./events.js";
 import type { CoreReport, Reporter } from "./types.js";
 
 /** The part of Settings the reporter reads (Settings from src/settings.ts fits). */
@@ -76,7 +76,7 @@ export function createReporter(deps: ReporterDeps): Reporter {
     }
   }
 
-  function event(report: CoreReport, kind: "captured" | "uploaded" | "failed", error?: string) {
+  function event(report: CoreReport, kind: EventKind, error?: string) {
     if (!events) return;
     // record() never rejects; the catch is for a replaced recorder that might
     events.record(report, kind, eventMessage(report, kind, error)).catch(() => undefined);
@@ -145,6 +145,27 @@ export function createReporter(deps: ReporterDeps): Reporter {
         const r = { ...report, error: report.error ?? message };
         event(r, "failed", message);
         notifier.notify(r, "failed", message);
+      });
+    },
+    limited(report, kind, message, notice) {
+      guard(kind, () => {
+        if (events) events.record({ ...report }, kind, message).catch(() => undefined);
+        if (!notice) return;
+        const s = settings();
+        if (!s) return;
+        if (s.noticeChannels.length === 0) {
+          log.info(`notice skipped: no NoticeChannel configured (${message})`);
+          return;
+        }
+        const where = `${report.namespace ?? ""}/${report.pod ?? ""}`;
+        log.warn(`notice: ${kind} to ${s.noticeChannels.length} channel(s): [${where}] ${message}`);
+        const p = sendAlert(s.noticeChannels, `[${where}] ${message}`, log, {
+          subjects: [report.path, report.namespace ?? "", report.pod ?? ""],
+          sendOptions: { ...deps.sendOptions, signal: stopping.signal },
+        })
+          .catch(() => undefined)
+          .finally(() => alerts.delete(p));
+        alerts.add(p);
       });
     },
     alert(message) {

@@ -2,6 +2,7 @@
 import type { CoreInfo } from "../../src/elf-core.js";
 import type { Truncation } from "../../src/truncation.js";
 import type { CrashReport } from "../../src/crash-report.js";
+import type { LimitEventKind } from "./events.js";
 
 export interface PodInfo {
   namespace: string;
@@ -69,5 +70,10 @@ export interface Reporter {
   failed(report: CoreReport, error: Error): void;
   /** A node-level alarm that is not about one core (e.g. the disk guard's limit); optional. */
   alert?(message: string): void;
+  /**
+   * A limit acted on a core (controller/watcher/limits.ts): an Event on its pod with `message`, and for
+   * `notice` a message to the channels (keywords apply). Optional.
+   */
+  limited?(report: CoreReport, kind: LimitEventKind, message: string, notice: boolean): void;
   stop(): Promise<void>;
 }

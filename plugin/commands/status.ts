@@ -4,11 +4,12 @@ import { formatTable, paint } from "../lib/output.js";
 import { describePullFailures, pullFix } from "../lib/image-pull.js";
 import { buildStatus, nodeColumns } from "../lib/status.js";
 import { stringify } from "yaml";
+import { formatBytes } from "../../src/template.js";
 
 export default class Status extends BaseCommand {
   static override summary = "Health of the webhook and of the watcher on each node";
   static override description =
-    "The webhook's pods and failurePolicy, whether the watchers are paused, the settings' validity, and per node: the watcher, kernel.core_pattern, files and bytes waiting, the last upload and the last error (as each watcher publishes them on its pod), and the store's own words when it refuses uploads.";
+    "The webhook's pods and failurePolicy, whether the watchers are paused, the settings' validity, and per node: the watcher, kernel.core_pattern, files and bytes waiting, the last upload and the last error (as each watcher publishes them on its pod), the bytes under the node directory and the limits acting on it (Limits: which and why), and the store's own words when it refuses uploads.";
   static override examples = ["<%= config.bin %> status", "<%= config.bin %> status -o json"];
   static override flags = { output: outputFlag(["table", "json", "yaml"]) };
 
@@ -44,6 +45,13 @@ export default class Status extends BaseCommand {
       for (const n of refused) {
         this.log(`${paint("bad", `storage on ${n.node}:`)} ${n.storageError}`);
       }
+      const limited = status.nodes.filter((n) => n.limits && n.limits.length > 0);
+      if (limited.length > 0) this.log("");
+      for (const n of limited)
+        for (const l of n.limits!)
+          this.log(
+            `${paint("warn", `limit on ${n.node}:`)} ${l}; node directory ${formatBytes(n.dirBytes ?? 0)}${n.maxUseBytes !== undefined ? ` of MaxUse ${formatBytes(n.maxUseBytes)}` : ""}`,
+          );
     }
   }
 }

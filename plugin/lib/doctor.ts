@@ -21,8 +21,8 @@ import {
   NODE_DUMP_DIR,
   WEBHOOK_NAME,
 } from "../../src/names.js";
-import { parseNodeState, type NodeState } from "../../src/node-state.js";
 import { hasSecret, needsSecurity, templateFixedText } from "../../src/notice-security.js";
+import { parseNodeState, type LimitName, type NodeState } from "../../src/node-state.js";
 import { parseSettings, type Settings } from "../../src/settings.js";
 import { isPaused } from "./emergency.js";
 import { blockedUsers, describeUser } from "../../src/dir-write.js";
@@ -544,6 +544,31 @@ function storageChecks(input: DoctorInput): Check[] {
   );
 }
 
+const LIMIT_FIX: Record<LimitName, string> = {
+  maxUse:
+    "cores not stored yet fill the node directory: check storage (kubectl coredog status); raise Limits.maxUse if the node has room",
+  keepFree:
+    "the node's filesystem is nearly full: free space on it; Limits.keepFree sets how much CoreDog leaves free",
+  rate: "a crash loops: fix the crashing workload (kubectl coredog events); Limits.perFingerprint sets how many of its cores are stored per window",
+  maxCoreSize:
+    "a core was larger than Limits.maxCoreSize and was not uploaded: raise it if such cores are wanted",
+};
+
+/** Limits acting on a node (Limits in the settings), as each watcher publishes them: which, since when and why. */
+function limitChecks(input: DoctorInput): Check[] {
+  if (!input.watcherPods.ok) return [];
+  const states = input.watcherPods.value
+    .map((p) => nodeStateOf(p))
+    .filter((s): s is NodeState => s !== null && s.limits !== undefined);
+  if (states.length === 0) return [];
+  const c = check(4, "limits", "no limit is acting on a node (Limits)");
+  const acting = states.flatMap((s) => s.limits!.active.map((a) => ({ node: s.node, ...a })));
+  if (acting.length === 0) return [c.pass(`no limit acting on ${states.length} node(s)`)];
+  return acting.map((a) =>
+    c.warn(`${a.node}: ${a.limit} since ${a.since}: ${a.why}`, LIMIT_FIX[a.limit]),
+  );
+}
+
 /** Whether the pod's users can create their cores: the node directory's mode (the kubelet copies it) and users. */
 function writableCheck(pod: V1Pod, state: NodeState, node: string): Check {
   const c = check(2, "dir-writable", "the pod's users can create their cores in their directories");
@@ -587,6 +612,7 @@ export function runChecks(input: DoctorInput): Check[] {
     ...settingsChecks(input),
     ...storageChecks(input),
     ...noticeRefusalChecks(input),
+    ...limitChecks(input),
   ];
   if (input.pod) checks.push(...podChecks(input, input.pod));
   return checks.sort((a, b) => a.problem - b.problem);

@@ -19,6 +19,11 @@ export interface NodeRow {
   /** The last upload's failure in the store's words; absent once an upload succeeds. */
   storageError?: string;
   updatedAt?: string;
+  /** Bytes under the node directory and its limit, as the watcher measured them. */
+  dirBytes?: number;
+  maxUseBytes?: number;
+  /** Limits acting on the node now, each `<limit>: <why> (since <time>)`. */
+  limits?: string[];
 }
 
 export interface Status {
@@ -66,6 +71,15 @@ export function buildStatus(input: Omit<DoctorInput, "now" | "pod" | "podNamespa
           ? `${state.storageError.at} ${state.storageError.message}`
           : undefined,
         updatedAt: state?.updatedAt,
+        ...(state?.limits
+          ? {
+              dirBytes: state.limits.dirBytes,
+              ...(state.limits.maxUseBytes !== undefined
+                ? { maxUseBytes: state.limits.maxUseBytes }
+                : {}),
+              limits: state.limits.active.map((a) => `${a.limit}: ${a.why} (since ${a.since})`),
+            }
+          : {}),
       };
     })
     .sort((a, b) => a.node.localeCompare(b.node));

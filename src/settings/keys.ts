@@ -78,6 +78,19 @@ export const SHAPE: Shape = {
   },
   Webhook: { kind: "map", fields: { alertOnError: value() } },
   Retention: { kind: "map", fields: { maxAge: value(), maxPerFingerprint: value() } },
+  Limits: {
+    kind: "map",
+    fields: {
+      perFingerprint: {
+        kind: "map",
+        aliases: ["rateLimit"],
+        fields: { max: value(), window: value() },
+      },
+      maxUse: value(),
+      keepFree: value(),
+      maxCoreSize: value(),
+    },
+  },
   ScrapePaths: value(), // original; the watcher's --dir replaces it
   COREFILE_DIR: value(), // original; likewise
 };

@@ -1,8 +1,8 @@
 // Field rules (zod): each turns a raw YAML value into a typed one or an issue naming the value and the rule.
 import { z } from "zod";
+import { parseDuration } from "../duration.js";
 import { kindOf } from "./keys.js";
 import { ADDRESSING_STYLES, CHANNELS, COMPRESSIONS, GC_TYPES, PROTOCOLS } from "./types.js";
-import { parseDuration } from "../duration.js";
 
 export function show(v: unknown): string {
   const s = typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? "a list" : String(v);
@@ -178,7 +178,7 @@ const byteSize = () =>
     });
 
 /** A duration such as 30d, 12h or 1h30m, in milliseconds; unset or 0: no limit. */
-const duration = () =>
+const optionalDuration = () =>
   z
     .unknown()
     .optional()
@@ -191,6 +191,88 @@ const duration = () =>
       }
       return ms;
     });
+
+const OFF = new Set(["off", "none", "unlimited", "0", "false"]);
+const isOff = (v: unknown) =>
+  v === 0 || v === false || (typeof v === "string" && OFF.has(v.trim().toLowerCase()));
+
+/** A size limit: bytes, `off` (or 0) for none; `def` when absent. */
+const sizeLimit = (def: number) =>
+  z
+    .unknown()
+    .optional()
+    .transform((v, ctx): number | undefined => {
+      if (v === undefined || v === null || v === "") return def;
+      if (isOff(v)) return undefined;
+      const n = parseByteSize(v);
+      if (n === undefined || n === 0) {
+        ctx.addIssue(
+          `${show(v)} is not a size (bytes, or a number with Ki, Mi, Gi, Ti, K, M, G, T; off for no limit)`,
+        );
+        return def;
+      }
+      return n;
+    });
+
+/** Free space to keep: `15%` of the filesystem, or a size; `off` for none. */
+const freeLimit = (def: { percent: number }) =>
+  z
+    .unknown()
+    .optional()
+    .transform((v, ctx): { bytes: number } | { percent: number } | undefined => {
+      if (v === undefined || v === null || v === "") return def;
+      if (isOff(v)) return undefined;
+      const pct = typeof v === "string" ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v) : null;
+      if (pct) {
+        const p = Number(pct[1]);
+        if (p > 0 && p < 100) return { percent: p };
+        ctx.addIssue(`${show(v)}: a percentage must be above 0% and below 100%`);
+        return def;
+      }
+      const n = parseByteSize(v);
+      if (n === undefined || n === 0) {
+        ctx.addIssue(`${show(v)} is not a percentage of the filesystem (15%) or a size (5Gi)`);
+        return def;
+      }
+      return { bytes: n };
+    });
+
+/** A duration (`90s`, `1h`, `1h30m`) within bounds, in milliseconds. */
+const duration = (def: number, minMs: number, maxMs: number) =>
+  z
+    .unknown()
+    .optional()
+    .transform((v, ctx): number => {
+      if (v === undefined || v === null || v === "") return def;
+      const ms = typeof v === "string" ? parseDuration(v) : null;
+      if (ms === null) {
+        ctx.addIssue(`${show(v)} is not a duration (like 90s, 30m, 1h, 1d)`);
+        return def;
+      }
+      if (ms < minMs || ms > maxMs) {
+        ctx.addIssue(`${show(v)} must be from ${minMs / 1000}s to ${maxMs / 86_400_000}d`);
+        return def;
+      }
+      return ms;
+    });
+
+export const LIMIT_DEFAULTS = {
+  max: 5,
+  windowMs: 3_600_000,
+  maxUseBytes: 10 * 1024 ** 3,
+  keepFree: { percent: 15 },
+  maxCoreSizeBytes: 20 * 1024 ** 3,
+} as const;
+
+const limitsSchema = z.object({
+  perFingerprint: z.object({
+    max: int(LIMIT_DEFAULTS.max, 1, 1_000_000),
+    window: duration(LIMIT_DEFAULTS.windowMs, 1000, 30 * 86_400_000),
+  }),
+  maxUse: sizeLimit(LIMIT_DEFAULTS.maxUseBytes),
+  keepFree: freeLimit({ ...LIMIT_DEFAULTS.keepFree }),
+  maxCoreSize: sizeLimit(LIMIT_DEFAULTS.maxCoreSizeBytes),
+});
 
 const storeDir = () =>
   str().transform((s, ctx): string => {
@@ -285,7 +367,11 @@ export const schema = z.object({
     groupWindowSeconds: int(300, 0, 86400),
   }),
   Webhook: z.object({ alertOnError: bool(true) }),
-  Retention: z.object({ maxAge: duration(), maxPerFingerprint: int(undefined, 1, 1_000_000) }),
+  Retention: z.object({
+    maxAge: optionalDuration(),
+    maxPerFingerprint: int(undefined, 1, 1_000_000),
+  }),
+  Limits: limitsSchema,
   ScrapePaths: z.unknown().optional(),
   COREFILE_DIR: z.unknown().optional(),
 });

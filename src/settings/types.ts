@@ -78,6 +78,19 @@ export interface Settings {
   webhook: { alertOnError: boolean };
   /** CoreDump records and their stored objects: deleted past either limit (unset: kept). */
   retention: { maxAgeMs?: number; maxPerFingerprint?: number };
+  limits: LimitSettings;
+}
+
+/** Limits (systemd-coredump's MaxUse/KeepFree, plus a rate per crash); see src/core-limits.ts. */
+export interface LimitSettings {
+  /** At most `max` cores stored per crash (fingerprint, else workload + executable + signal) per window. */
+  perFingerprint: { max: number; windowMs: number };
+  /** Bytes under the node directory; undefined: no limit. */
+  maxUseBytes?: number;
+  /** Free space to leave on the node directory's filesystem; undefined: no limit. */
+  keepFree?: { bytes: number } | { percent: number };
+  /** Larger cores are reported, not uploaded; undefined: no limit. */
+  maxCoreSizeBytes?: number;
 }
 
 export type ParseSettingsResult =

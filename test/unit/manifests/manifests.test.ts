@@ -24,6 +24,7 @@ const targets = [
   "manifests/overlays/cert-manager",
   "manifests/overlays/node-setup",
   "manifests/overlays/workload-identity",
+  "manifests/overlays/monitoring",
 ];
 
 describe.each(targets)("kubectl kustomize %s", (dir) => {

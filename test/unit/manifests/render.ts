@@ -25,6 +25,9 @@ async function modelModule(apiVersion: string): Promise<Record<string, unknown>>
   if (group === "cert-manager.io") {
     return import(`@kubernetes-models/cert-manager/cert-manager.io/${version}`);
   }
+  if (group === "monitoring.coreos.com") {
+    return import(`@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`);
+  }
   return import(
     group === "" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`
   );

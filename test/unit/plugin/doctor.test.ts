@@ -446,6 +446,42 @@ describe("doctor, problem 4: local files are not cleaned up", () => {
     expect(fine?.status).toBe("pass");
   });
 
+  it("a limit acting on a node: which, since when, why, and what to do", () => {
+    const limits = {
+      dirBytes: 900,
+      maxUseBytes: 1000,
+      active: [
+        {
+          limit: "maxUse" as const,
+          since: "2026-12-04T10:00:00Z",
+          why: "MaxUse: 1100 bytes under the node directory, limit 1000",
+        },
+      ],
+    };
+    const pods = [
+      ready("coredog-watcher-x", "node-1", nodeState({ limits })),
+      ready(
+        "coredog-watcher-y",
+        "node-2",
+        nodeState({ node: "node-2", limits: { dirBytes: 0, active: [] } }),
+      ),
+    ];
+    const found = runChecks(healthy({ pod: undefined, watcherPods: ok(pods) })).filter(
+      (c) => c.id === "limits",
+    );
+    expect(found.map((c) => [c.status, c.detail])).toEqual([
+      [
+        "warn",
+        "node-1: maxUse since 2026-12-04T10:00:00Z: MaxUse: 1100 bytes under the node directory, limit 1000",
+      ],
+    ]);
+    expect(found[0]!.fix).toMatch(/check storage \(kubectl coredog status\)/);
+    const calm = runChecks(healthy({ pod: undefined, watcherPods: ok([pods[1]!]) })).find(
+      (c) => c.id === "limits",
+    );
+    expect(calm?.status).toBe("pass");
+  });
+
   it("settings that do not parse", () => {
     const input = healthy({
       configMap: ok({ data: { "config.yaml": "gc_type: shred\n" } } as V1ConfigMap),

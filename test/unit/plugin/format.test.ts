@@ -196,6 +196,54 @@ describe("status", () => {
       /^node-2\s+coredog-watcher-node-2 \(ready\)\s+<unknown>\s+\?\s+<none>\s+<none>$/,
     );
   });
+  it("status shows the limits a watcher says are acting, and why", () => {
+    const state = {
+      node: "node-1",
+      corePattern: "/corefile/core.%e.%p.%h.%t",
+      filesWaiting: 0,
+      bytesWaiting: 0,
+      updatedAt: "2026-12-04T10:00:00Z",
+      configuredPath: "/corefile",
+      limits: {
+        dirBytes: 5 * 1024 ** 3,
+        maxUseBytes: 10 * 1024 ** 3,
+        active: [
+          {
+            limit: "rate",
+            since: "2026-12-04T09:59:00Z",
+            why: "crash 0123456789ab over 5 per 1h (7 skipped until 2026-12-04T10:58:00.000Z)",
+          },
+        ],
+      },
+    };
+    const status = buildStatus({
+      webhookConfig: { ok: true, value: null },
+      webhookPods: { ok: true, value: [] },
+      tlsSecret: { ok: true, value: null },
+      configMap: { ok: false, reason: "forbidden" },
+      watcher: { ok: true, value: null },
+      watcherPods: { ok: true, value: [watcher("node-1", state)] },
+    } as never);
+    expect(status.nodes[0]).toMatchObject({
+      dirBytes: 5 * 1024 ** 3,
+      maxUseBytes: 10 * 1024 ** 3,
+      limits: [
+        "rate: crash 0123456789ab over 5 per 1h (7 skipped until 2026-12-04T10:58:00.000Z) (since 2026-12-04T09:59:00Z)",
+      ],
+    });
+    const quiet = buildStatus({
+      webhookConfig: { ok: true, value: null },
+      webhookPods: { ok: true, value: [] },
+      tlsSecret: { ok: true, value: null },
+      configMap: { ok: false, reason: "forbidden" },
+      watcher: { ok: true, value: null },
+      watcherPods: {
+        ok: true,
+        value: [watcher("node-1", { ...state, limits: { ...state.limits, active: [] } })],
+      },
+    } as never);
+    expect(quiet.nodes[0]!.limits).toEqual([]);
+  });
 });
 
 describe("errors for people", () => {

@@ -30,6 +30,19 @@ describe("parseNodeState", () => {
     expect(parseNodeState(JSON.stringify(min))).toEqual(min);
   });
 
+  it("round-trips the limits; refuses an unknown limit", () => {
+    const limits = {
+      dirBytes: 1000,
+      fsFreeBytes: 5000,
+      maxUseBytes: 900,
+      keepFreeBytes: 100,
+      active: [{ limit: "maxUse" as const, since: "t", why: "MaxUse: 1000 bytes" }],
+    };
+    expect(parseNodeState(JSON.stringify({ ...full, limits }))).toEqual({ ...full, limits });
+    const bad = { ...limits, active: [{ limit: "nope", since: "t", why: "w" }] };
+    expect(parseNodeState(JSON.stringify({ ...full, limits: bad }))).toBeNull();
+  });
+
   it("drops unknown keys", () => {
     const s = parseNodeState(JSON.stringify({ ...full, extra: 1 }));
     expect(s).not.toHaveProperty("extra");

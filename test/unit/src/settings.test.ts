@@ -95,6 +95,12 @@ describe("parseSettings: valid files", () => {
       },
       webhook: { alertOnError: true },
       retention: {},
+      limits: {
+        perFingerprint: { max: 5, windowMs: 3_600_000 },
+        maxUseBytes: 10 * 1024 ** 3,
+        keepFree: { percent: 15 },
+        maxCoreSizeBytes: 20 * 1024 ** 3,
+      },
     };
     expect(r.settings).toEqual(want);
     expect(r.warnings).toEqual([
@@ -708,5 +714,53 @@ describe("parseSettings: robot secrets and mentions", () => {
       "NoticeChannel[0]: secret is ignored for slack (only dingtalk and feishu sign)",
       "NoticeChannel[0].mentions: ignored for slack (wechat, dingtalk, feishu only)",
     ]);
+  });
+});
+
+describe("parseSettings: Limits", () => {
+  it("reads every key in any case, sizes, percentages and durations", () => {
+    const r = ok(
+      "limits:\n  PerFingerprint: { MAX: 2, window: 90s }\n  max_use: 512Mi\n  keepfree: 2Gi\n  maxCoreSize: 1G\n",
+    );
+    expect(r.settings.limits).toEqual({
+      perFingerprint: { max: 2, windowMs: 90_000 },
+      maxUseBytes: 512 * 1024 ** 2,
+      keepFree: { bytes: 2 * 1024 ** 3 },
+      maxCoreSizeBytes: 1e9,
+    });
+    expect(ok("Limits:\n  keepFree: 7.5%\n").settings.limits.keepFree).toEqual({ percent: 7.5 });
+  });
+
+  it("off (or 0) turns a node limit off; the rate limit keeps its defaults", () => {
+    const r = ok("Limits:\n  maxUse: off\n  keepFree: 0\n  maxCoreSize: none\n");
+    expect(r.settings.limits).toEqual({ perFingerprint: { max: 5, windowMs: 3_600_000 } });
+  });
+
+  it("names the key, the value and the line of a bad limit", () => {
+    const bad = (yaml: string) => {
+      const r = parseSettings(yaml);
+      expect(r.ok).toBe(false);
+      return r.ok ? [] : r.errors;
+    };
+    expect(bad("Limits:\n  perFingerprint:\n    max: 0\n")).toEqual([
+      "Limits.perFingerprint.max: 0 must be a whole number from 1 to 1000000 (line 3, column 5)",
+    ]);
+    expect(bad("Limits:\n  perFingerprint: { window: soon }\n")[0]).toMatch(
+      /^Limits\.perFingerprint\.window: "soon" is not a duration .*\(line 2/,
+    );
+    expect(bad("Limits:\n  perFingerprint: { window: 500ms }\n")[0]).toMatch(
+      /^Limits\.perFingerprint\.window: "500ms" must be from 1s to 30d/,
+    );
+    expect(bad("Limits:\n  maxUse: lots\n")[0]).toMatch(/^Limits\.maxUse: "lots" is not a size/);
+    expect(bad("Limits:\n  keepFree: 100%\n")[0]).toMatch(
+      /^Limits\.keepFree: "100%": a percentage must be above 0% and below 100% \(line 2/,
+    );
+    expect(bad("Limits: 5\n")[0]).toMatch(/^Limits: must be a mapping, got a number/);
+  });
+
+  it("warns about an unknown key under Limits", () => {
+    expect(ok("Limits:\n  maxUses: 1Gi\n").warnings).toContain(
+      "unknown key Limits.maxUses (did you mean maxUse?)",
+    );
   });
 });

@@ -7,6 +7,7 @@ import {
   type RunningWatcher,
   type WatcherDeps,
 } from "../../../controller/watcher/main.js";
+import type { LimitEventKind } from "../../../controller/watcher/events.js";
 import type { CoreReport, Reporter } from "../../../controller/watcher/types.js";
 import type { Layout } from "./harness.js";
 
@@ -15,6 +16,12 @@ export class TestReporter implements Reporter {
   readonly uploads: CoreReport[] = [];
   readonly failures: { report: CoreReport; error: Error }[] = [];
   readonly alerts: string[] = [];
+  readonly limits: {
+    report: CoreReport;
+    kind: LimitEventKind;
+    message: string;
+    notice: boolean;
+  }[] = [];
   captured(r: CoreReport) {
     this.captures.push(r);
   }
@@ -26,6 +33,9 @@ export class TestReporter implements Reporter {
   }
   alert(m: string) {
     this.alerts.push(m);
+  }
+  limited(report: CoreReport, kind: LimitEventKind, message: string, notice: boolean) {
+    this.limits.push({ report, kind, message, notice });
   }
   async stop() {}
 }
