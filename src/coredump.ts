@@ -1,5 +1,7 @@
 // The CoreDump record (coredumps.coredog.io/v1alpha1): its names, its shape, and how one is made from what the
 // watcher knows about a stored core. Shared by the watcher (writes), the plugin (reads) and retention.
+import { fallbackCrashKey, type CrashKeyParts } from "./core-limits.js";
+import { frameText } from "./crash-summary.js";
 import type { CrashReport } from "./crash-report.js";
 import { sha256Hex } from "./sha256.js";
 
@@ -93,23 +95,14 @@ export function recordName(pod: string, key: string): string {
   return `${base}-${sha256Hex(key).slice(0, 10)}`;
 }
 
-/** Where there is no crash report: the same workload, executable and signal count as one crash. */
-export function fallbackFingerprint(
-  workload: string | undefined,
-  executable: string | undefined,
-  signal: string | undefined,
-): { id: string; short: string; fallback: true } {
-  const id = sha256Hex(
-    `coredog-fallback/1\n${workload ?? ""}\n${executable ?? ""}\n${signal ?? ""}`,
-  );
+/** Where there is no crash report: the crash key the limits count by (workload + executable + signal), hashed. */
+export function fallbackFingerprint(parts: CrashKeyParts): {
+  id: string;
+  short: string;
+  fallback: true;
+} {
+  const id = sha256Hex(`coredog-fallback/1\n${fallbackCrashKey(parts)}`);
   return { id, short: id.slice(0, 12), fallback: true };
-}
-
-/** A frame as people read it: `libfoo.so.1+0x1a2b`, or the bare pc outside every module. */
-export function frameText(f: { pc: string; module?: string; offset?: string }): string {
-  if (!f.module) return f.pc;
-  const base = f.module.split("/").pop() ?? f.module;
-  return f.offset ? `${base}+${f.offset}` : base;
 }
 
 const seconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
@@ -119,11 +112,13 @@ export function buildCoreDump(f: StoredCoreFacts): CoreDump {
   const signalName = c?.death.signalName ?? f.signalName;
   const fp = c
     ? { id: c.fingerprint.id, short: c.fingerprint.short }
-    : fallbackFingerprint(
-        f.workload ? `${f.workload.kind}/${f.workload.name}` : f.pod,
-        f.executable,
-        signalName,
-      );
+    : fallbackFingerprint({
+        namespace: f.namespace,
+        ...(f.workload ? { owner: f.workload } : {}),
+        pod: f.pod,
+        ...(f.executable ? { executable: f.executable } : {}),
+        ...(signalName ? { signal: signalName } : {}),
+      });
   const labels: Record<string, string> = {
     "app.kubernetes.io/managed-by": "coredog",
     [LABEL_FINGERPRINT]: fp.short,

@@ -16,6 +16,7 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
+import { isCoreKey } from "../rig/s3.js";
 import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
 import { admitted } from "./support/crash-pods.js";
 
@@ -126,7 +127,9 @@ async function objects(prefix: string): Promise<{ key: string; at: Date }[]> {
   const r = await rig.s3.client.send(
     new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `corefiles/${prefix}` }),
   );
-  return (r.Contents ?? []).map((o) => ({ key: o.Key!, at: o.LastModified! }));
+  return (r.Contents ?? [])
+    .filter((o) => isCoreKey(o.Key))
+    .map((o) => ({ key: o.Key!, at: o.LastModified! }));
 }
 
 it("a crash storm on 2 nodes: MaxUse holds, N per window stored, every core accounted for, one notice per window; storage down first, a second crash passes", async () => {

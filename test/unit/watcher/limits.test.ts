@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseNodeState } from "../../../src/node-state.js";
-import { startS3, type RigS3 } from "../../rig/s3.js";
+import { isCoreKey, startS3, type RigS3 } from "../../rig/s3.js";
 import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
 import { startInProcess, type InProcess } from "./in-process.js";
@@ -50,7 +50,10 @@ async function start(l: Layout, yaml: string) {
 
 async function keys(b: string): Promise<string[]> {
   const r = await s3.client.send(new ListObjectsV2Command({ Bucket: b }));
-  return (r.Contents ?? []).map((o) => o.Key!).sort();
+  return (r.Contents ?? [])
+    .map((o) => o.Key!)
+    .filter(isCoreKey)
+    .sort();
 }
 
 function put(l: Layout, rel: string, size: number, comm = "app", signal = 6): string {

@@ -79,7 +79,15 @@ describe("the CoreDump record of a stored core", () => {
     });
     expect(o.spec.storage.compression).toBe(settings().storage.compression);
     // No crash report: the fallback fingerprint of workload + executable + signal.
-    expect(o.spec.fingerprint).toEqual(fallbackFingerprint("Deployment/api", "bash", "SIGSEGV"));
+    expect(o.spec.fingerprint).toEqual(
+      fallbackFingerprint({
+        namespace: "shop",
+        owner: { kind: "Deployment", name: "api" },
+        pod: "api-1",
+        executable: "bash",
+        signal: "SIGSEGV",
+      }),
+    );
     expect(o.metadata.labels).toMatchObject({
       "coredog.io/fingerprint": o.spec.fingerprint.short,
       "coredog.io/workload": "api",
