@@ -15,7 +15,7 @@ const HASH_CHUNK = 1 * MiB;
 
 export class VerifyError extends Error {}
 
-/** sha256 of the descriptor's content (the metadata needs it before the upload starts); one reused buffer. */
+/** sha256 of the descriptor's content (a stored copy read back); one reused buffer. */
 export async function hashDescriptor(
   fh: FileHandle,
   signal?: AbortSignal,

@@ -4,24 +4,36 @@
 //
 // The client follows the settings: addressing style, and the SDK's flexible checksums, which are off
 // (WHEN_REQUIRED) except on AWS itself: many S3-compatible stores refuse their headers and aws-chunked bodies, and
-// the verification below (size and sha256 metadata) does not need them. With WHEN_REQUIRED for responses the
+// the verification below (sizes, and the sidecar document read back) does not need them. With WHEN_REQUIRED for responses the
 // presigned links carry no x-amz-checksum-mode either. Without keys in the settings or the Secret, the SDK's
 // default chain finds credentials (web identity/IRSA, EKS Pod Identity, instance roles).
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import {
+  SIDECAR_CONTENT_TYPE,
+  parseSidecar,
+  sidecarDocument,
+  sidecarKey,
+  sidecarText,
+  type CoreSidecar,
+} from "../../src/core-sidecar.js";
 import {
   CoreReader,
   Digest,
   READ_CHUNK,
   VerifyError,
   compressor,
-  hashDescriptor,
   sameContent,
 } from "./core-stream.js";
-import type { StorageSettings, Store } from "./store-types.js";
+import type { StorageSettings, Store, StoreInput } from "./store-types.js";
 
 const MiB = 1024 * 1024;
 /*
@@ -88,24 +100,22 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
     describe: () => `s3 bucket ${bucket}${s.endpoint ? ` at ${s.endpoint}` : ""}`,
     async put(input) {
       const before = await input.fh.stat();
-      // The metadata carries the sha256, so it is computed before the upload; the upload then re-reads the same
-      // descriptor, and unchanged stats afterwards prove it sent the bytes that were hashed.
-      // Why not hash while streaming and record it afterwards: S3 takes metadata only with CreateMultipartUpload,
-      // before the first part. Afterwards needs object tagging (another permission, not on R2, and not metadata:
-      // HEAD and downloads don't show it) or a CopyObject onto itself (a server-side rewrite of the whole object,
-      // UploadPartCopy beyond 5 GiB, which s3rver lacks). The pre-hash costs ~0.75 s CPU per GiB here (sha-ni),
-      // the page cache serves the second read.
-      const pre = await hashDescriptor(input.fh, input.signal);
-      if (pre.size !== input.size) {
-        throw new VerifyError(`the core is ${pre.size} bytes, expected ${input.size}: it changed`);
+      if (before.size !== input.size) {
+        throw new VerifyError(
+          `the core is ${before.size} bytes, expected ${input.size}: it changed`,
+        );
       }
+      // One read: the sha256 (and md5) are computed as the bytes stream to the store, and recorded afterwards in
+      // the sidecar document (S3 takes metadata only before the first part). Unchanged stats afterwards prove the
+      // bytes hashed are the bytes of the core as it looked complete.
       // Without compression the reader is the body itself (no stream hop between the descriptor and lib-storage);
       // with it, reader -> compressor -> counter -> body. lib-storage (getChunkStream) copies once per part
       // whatever we feed it: it concatenates the pending chunks when they exceed partSize, so chunks of exactly
       // partSize would be copied twice (two pending, 16 MiB concatenated per 8 MiB part); small chunks it is.
       const compress = s.compression !== "none";
-      const reader = new CoreReader(input.fh, { md5: !!input.md5 });
+      const reader = new CoreReader(input.fh, { sha256: true, md5: !!input.md5 });
       const body = compress ? new PassThrough({ highWaterMark: READ_CHUNK }) : reader;
+      const metadata = { ...input.metadata, "original-size": String(input.size) };
       const upload = new Upload({
         client,
         queueSize: QUEUE_SIZE,
@@ -116,7 +126,7 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           Key: input.key,
           Body: body,
           ContentType: "application/octet-stream",
-          Metadata: { ...input.metadata, sha256: pre.sha256, "original-size": String(input.size) },
+          Metadata: metadata,
         },
       });
       const onAbort = () => {
@@ -159,7 +169,8 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             `the core changed while it was uploaded (${original.bytes} bytes read, ${input.size} expected)`,
           );
         }
-        const sha256 = pre.sha256;
+        const sha256 = original.sha256!.digest("hex");
+        const md5 = original.md5?.digest("hex");
         const head = await client
           .send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }))
           .catch((err: unknown) => {
@@ -170,11 +181,18 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             `stored object is ${head.ContentLength} bytes, ${stored.bytes} were sent`,
           );
         }
-        if (head.Metadata?.sha256 !== sha256) {
-          throw new VerifyError(
-            `stored object's sha256 metadata ${head.Metadata?.sha256} is not ${sha256}`,
-          );
-        }
+        input.signal?.throwIfAborted();
+        const sidecar = await writeSidecar(client, bucket, input, {
+          key: input.key,
+          bucket,
+          size: original.bytes,
+          sha256,
+          ...(md5 ? { md5 } : {}),
+          storedBytes: stored.bytes,
+          compression: s.compression,
+          uploadedAt: new Date().toISOString(),
+          metadata,
+        });
         const url = await getSignedUrl(
           client,
           new GetObjectCommand({ Bucket: bucket, Key: input.key }),
@@ -188,9 +206,10 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           size: original.bytes,
           storedBytes: stored.bytes,
           sha256,
-          ...(original.md5 ? { md5: original.md5.digest("hex") } : {}),
+          ...(md5 ? { md5 } : {}),
           url,
           location: `s3://${bucket}/${input.key}`,
+          sidecarKey: sidecar,
         };
       } finally {
         input.signal?.removeEventListener("abort", onAbort);
@@ -198,4 +217,56 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
       }
     },
   };
+}
+
+/**
+ * Writes the sidecar document beside the core (after its upload), reads it back and checks it says what was
+ * streamed: a core is deleted only when both are in the store. Returns the sidecar's key.
+ */
+async function writeSidecar(
+  client: S3Client,
+  bucket: string,
+  input: StoreInput,
+  core: CoreSidecar["core"],
+): Promise<string> {
+  const key = sidecarKey(input.key);
+  const text = sidecarText(sidecarDocument(core, input.report, input.crashError));
+  await client
+    .send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: text,
+        ContentType: SIDECAR_CONTENT_TYPE,
+      }),
+      { abortSignal: input.signal },
+    )
+    .catch((err: unknown) => {
+      throw storeError(err);
+    });
+  const got = await client
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: input.signal })
+    .then((r) => r.Body!.transformToString("utf8"))
+    .catch((err: unknown) => {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404) {
+        throw new VerifyError(`the sidecar ${key} is not in the store after it was written`);
+      }
+      throw storeError(err);
+    });
+  let back: CoreSidecar;
+  try {
+    back = parseSidecar(got);
+  } catch (err) {
+    throw new VerifyError(`the sidecar ${key} does not read back: ${(err as Error).message}`);
+  }
+  if (back.core.sha256 !== core.sha256 || back.core.size !== core.size) {
+    throw new VerifyError(
+      `the sidecar ${key} reads back sha256 ${back.core.sha256} and ${back.core.size} bytes, ${core.sha256} and ${core.size} were streamed`,
+    );
+  }
+  if (back.core.key !== core.key || back.core.storedBytes !== core.storedBytes || got !== text) {
+    throw new VerifyError(`the sidecar ${key} does not read back as written`);
+  }
+  return key;
 }
