@@ -70,6 +70,69 @@ export class CoreReader extends Readable {
   }
 }
 
+/**
+ * The core's bytes read from its descriptor straight into the upload's part buffers (no copy), counted and hashed
+ * as they are read: the uncompressed S3 upload's source (./multipart.ts).
+ */
+export class DescriptorParts {
+  readonly sha256: Hash | undefined;
+  readonly md5: Hash | undefined;
+  bytes = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    want: { sha256?: boolean; md5?: boolean },
+    private readonly signal?: AbortSignal,
+  ) {
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+    this.md5 = want.md5 ? createHash("md5") : undefined;
+  }
+  async fill(buf: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < buf.length) {
+      this.signal?.throwIfAborted();
+      const { bytesRead } = await this.fh.read(
+        buf,
+        filled,
+        buf.length - filled,
+        this.bytes + filled,
+      );
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    const got = buf.subarray(0, filled);
+    this.sha256?.update(got);
+    this.md5?.update(got);
+    this.bytes += filled;
+    return filled;
+  }
+}
+
+/** Part buffers filled from a stream's chunks (the compressed upload's source): one copy, of compressed bytes. */
+export class StreamParts {
+  private readonly chunks: AsyncIterator<Buffer>;
+  private rest: Buffer | undefined;
+  constructor(stream: Readable) {
+    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+  async fill(buf: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < buf.length) {
+      let chunk = this.rest;
+      this.rest = undefined;
+      if (!chunk) {
+        const next = await this.chunks.next();
+        if (next.done) break;
+        chunk = next.value;
+      }
+      const take = Math.min(chunk.length, buf.length - filled);
+      chunk.copy(buf, filled, 0, take);
+      filled += take;
+      if (take < chunk.length) this.rest = chunk.subarray(take);
+    }
+    return filled;
+  }
+}
+
 /** Counts (and as asked hashes) what passes: the bytes stored after compression. */
 export class Digest extends Transform {
   readonly sha256: Hash | undefined;

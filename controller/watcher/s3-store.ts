@@ -1,5 +1,5 @@
-// The S3-compatible store (S3, COS, OSS, MinIO, Ceph, R2, B2 via endpoint): a streamed multipart upload with
-// lib-storage, then a verification against what the server stores. Loaded with the first upload (store.ts
+// The S3-compatible store (S3, COS, OSS, MinIO, Ceph, R2, B2 via endpoint): a streamed multipart upload
+// (./multipart.ts), then a verification against what the server stores. Loaded with the first upload (store.ts
 // createLazyS3Store), so the AWS SDK stays out of an idle watcher's memory.
 //
 // The client follows the settings: addressing style, and the SDK's flexible checksums, which are off
@@ -7,15 +7,14 @@
 // the verification below (sizes, and the sidecar document read back) does not need them. With WHEN_REQUIRED for responses the
 // presigned links carry no x-amz-checksum-mode either. Without keys in the settings or the Secret, the SDK's
 // default chain finds credentials (web identity/IRSA, EKS Pod Identity, instance roles).
-import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Hash } from "node:crypto";
+import { pipeline as nodePipeline } from "node:stream";
 import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
   SIDECAR_CONTENT_TYPE,
@@ -27,19 +26,20 @@ import {
 } from "../../src/core-sidecar.js";
 import {
   CoreReader,
+  DescriptorParts,
   Digest,
-  READ_CHUNK,
+  StreamParts,
   VerifyError,
   compressor,
   sameContent,
 } from "./core-stream.js";
+import { multipartUpload, type PartSource } from "./multipart.js";
 import type { StorageSettings, Store, StoreInput } from "./store-types.js";
 
 const MiB = 1024 * 1024;
 /*
- * Multipart sizing: lib-storage holds up to queueSize parts in flight plus the one being filled (and the buffer the
- * last remainder was cut from), so memory is bounded by about (queueSize + 2) * partSize = 48 MiB whatever the
- * core's size. 8 MiB parts x 4 in flight keep a local S3 server busy (16 MiB parts were not measurably faster but
+ * Multipart sizing: up to queueSize parts in flight plus the one being filled, in reused buffers (./multipart.ts),
+ * so memory is bounded by (queueSize + 1) * partSize = 40 MiB whatever the core's size. 8 MiB parts x 4 in flight keep a local S3 server busy (16 MiB parts were not measurably faster but
  * cost ~40 MiB more peak RSS); parts grow only when a core would need more than 9,000 of them (> ~70 GiB),
  * S3's limit being 10,000.
  */
@@ -105,63 +105,54 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           `the core is ${before.size} bytes, expected ${input.size}: it changed`,
         );
       }
-      // One read: the sha256 (and md5) are computed as the bytes stream to the store, and recorded afterwards in
-      // the sidecar document (S3 takes metadata only before the first part). Unchanged stats afterwards prove the
-      // bytes hashed are the bytes of the core as it looked complete.
-      // Without compression the reader is the body itself (no stream hop between the descriptor and lib-storage);
-      // with it, reader -> compressor -> counter -> body. lib-storage (getChunkStream) copies once per part
-      // whatever we feed it: it concatenates the pending chunks when they exceed partSize, so chunks of exactly
-      // partSize would be copied twice (two pending, 16 MiB concatenated per 8 MiB part); small chunks it is.
+      // One read: the sha256 (and md5) are computed as the bytes go to the store, and recorded afterwards in the
+      // sidecar document (S3 takes metadata only before the first part). Unchanged stats afterwards prove the bytes
+      // hashed are the bytes of the core as it looked complete.
+      // Without compression the descriptor is read straight into the part buffers; with it,
+      // reader -> compressor -> counter, copied into the part buffers.
       const compress = s.compression !== "none";
-      const reader = new CoreReader(input.fh, { sha256: true, md5: !!input.md5 });
-      const body = compress ? new PassThrough({ highWaterMark: READ_CHUNK }) : reader;
       const metadata = { ...input.metadata, "original-size": String(input.size) };
-      const upload = new Upload({
-        client,
-        queueSize: QUEUE_SIZE,
-        partSize: partSizeFor(input.size),
-        leavePartsOnError: false,
-        params: {
-          Bucket: bucket,
-          Key: input.key,
-          Body: body,
-          ContentType: "application/octet-stream",
-          Metadata: metadata,
-        },
-      });
-      const onAbort = () => {
-        reader.destroy(input.signal?.reason as Error);
-        void upload.abort().catch(() => undefined);
-      };
+      const want = { sha256: true, md5: !!input.md5 };
+      let original: { bytes: number; sha256?: Hash; md5?: Hash };
+      let storedBytes: () => number;
+      let source: PartSource;
+      let stopReading: (err?: Error) => void = () => undefined;
+      if (compress) {
+        const reader = new CoreReader(input.fh, want);
+        const counter = new Digest({});
+        const out = nodePipeline(reader, compressor(s.compression)!, counter, () => undefined);
+        stopReading = (err) => out.destroy(err);
+        original = reader;
+        storedBytes = () => counter.bytes;
+        source = new StreamParts(out);
+      } else {
+        const parts = new DescriptorParts(input.fh, want, input.signal);
+        original = parts;
+        storedBytes = () => parts.bytes;
+        source = parts;
+      }
+      const onAbort = () => stopReading(input.signal?.reason as Error);
       input.signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        let storedBytes: () => number = () => reader.bytes;
-        const jobs: Promise<unknown>[] = [
-          upload.done().catch((err: unknown) => {
-            body.destroy(err as Error);
-            throw err;
-          }),
-        ];
-        if (compress) {
-          const stored = new Digest({});
-          storedBytes = () => stored.bytes;
-          jobs.push(
-            (pipeline as (...st: unknown[]) => Promise<void>)(
-              reader,
-              compressor(s.compression),
-              stored,
-              body,
-              { signal: input.signal },
-            ).catch(async (err: unknown) => {
-              await upload.abort().catch(() => undefined);
-              throw err;
-            }),
-          );
-        }
-        const settled = await Promise.allSettled(jobs);
-        for (const r of settled) if (r.status === "rejected") throw storeError(r.reason);
+        await multipartUpload(
+          client,
+          {
+            Bucket: bucket,
+            Key: input.key,
+            ContentType: "application/octet-stream",
+            Metadata: metadata,
+          },
+          source,
+          {
+            partSize: partSizeFor(input.size),
+            queueSize: QUEUE_SIZE,
+            signal: input.signal,
+            ...(compress ? {} : { sizeHint: input.size }),
+          },
+        ).catch((err: unknown) => {
+          throw storeError(err);
+        });
         input.signal?.throwIfAborted();
-        const original = reader;
         const stored = { bytes: storedBytes() };
         const after = await input.fh.stat();
         if (original.bytes !== input.size || !sameContent(before, after)) {
@@ -213,7 +204,7 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
         };
       } finally {
         input.signal?.removeEventListener("abort", onAbort);
-        reader.destroy();
+        stopReading();
       }
     },
   };
