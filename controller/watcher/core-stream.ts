@@ -50,7 +50,7 @@ export class CoreReader extends Readable {
     this.md5 = want.md5 ? createHash("md5") : undefined;
   }
   override _read(): void {
-    // Fresh each time: lib-storage keeps the chunks until it cuts a part from them.
+    // Fresh each time: the compressor or the copy's write stream may still hold the previous one.
     const buf = Buffer.allocUnsafeSlow(READ_CHUNK);
     this.fh.read(buf, 0, READ_CHUNK, this.bytes).then(
       ({ bytesRead }) => {

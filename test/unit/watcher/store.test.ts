@@ -240,6 +240,23 @@ describe("S3 store", () => {
     expect(reads.slice(0, firstPart).reduce((n, r) => n + r.bytes, 0)).toBeLessThan(size);
   });
 
+  it("a core of exactly one or two parts, or one byte more, is stored whole", async () => {
+    const st = storage();
+    const store = createS3Store(st, createS3Client(st));
+    for (const size of [8 * MiB, 8 * MiB + 1, 16 * MiB]) {
+      const path = join(tmp, `core.exact.${size}`);
+      writeCore(path, size, { comm: "exact" }, coreBlock(9));
+      const original = readFileSync(path);
+      const fh = await open(path);
+      const key = `exact/${size}`;
+      const obj = await store.put({ fh, size, key, metadata: {} });
+      await fh.close();
+      expect(obj.storedBytes).toBe(size);
+      expect(sha(await body(key))).toBe(sha(original));
+      await expectSidecar(s3.client, "cores", key, { sha256: sha(original), size });
+    }
+  });
+
   it("embeds the crash report, or why there is none, in the sidecar", async () => {
     const path = join(tmp, "core.crash");
     writeCore(path, 300_000, { comm: "crashy", signal: 6 });
