@@ -216,7 +216,7 @@ describe("pipeline", () => {
     writeFileSync(l.config, settingsYaml(s3, b, { delete: "false" }));
     await wp.waitFor(/settings reloaded/);
     const k = put(l, "ns/p1/core.keep", 30_000);
-    await expect.poll(() => wp.reporter.uploads.length).toBe(2);
+    await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(2);
     await wp.w.maintain();
     await wp.w.maintain();
     await new Promise((r) => setTimeout(r, 800));
