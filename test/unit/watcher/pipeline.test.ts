@@ -231,7 +231,7 @@ describe("pipeline", () => {
     // A finished core from a first run...
     const first = await start(l, settingsYaml(s3, b));
     put(l, "ns/p/core.first", 10_000);
-    await expect.poll(() => first.reporter.uploads.length).toBe(1);
+    await expect.poll(() => first.reporter.uploads.length, { timeout: 15_000 }).toBe(1);
     await first.w.stop();
     running.splice(running.indexOf(first), 1);
     // ... and one the first run uploaded, then died before deleting (journal state "uploaded").
