@@ -38,7 +38,25 @@ async function bodyBytes(body: unknown): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export function faultMiddleware(faults: S3Fault[]) {
+/** Requests held by "hang" faults; release() lets them go (answered 503), e.g. when the faults are cleared. */
+export class HeldRequests {
+  private readonly held = new Set<() => void>();
+  hold(req: IncomingMessage): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.held.delete(done);
+        resolve();
+      };
+      this.held.add(done);
+      req.socket.once("close", done);
+    });
+  }
+  release(): void {
+    for (const done of [...this.held]) done();
+  }
+}
+
+export function faultMiddleware(faults: S3Fault[], held = new HeldRequests()) {
   return async function fault(ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> {
     if (ctx.req.headers[ADMIN_HEADER] === ADMIN_SECRET || faults.length === 0) return next();
     const path = decodeURIComponent((ctx.req.url ?? "/").split("?")[0] ?? "/");
@@ -46,7 +64,9 @@ export function faultMiddleware(faults: S3Fault[]) {
     if (!f) return next();
     switch (f.action) {
       case "hang":
-        await new Promise<void>((resolve) => ctx.req.socket.once("close", () => resolve()));
+        await held.hold(ctx.req);
+        ctx.status = 503;
+        ctx.body = "";
         return undefined;
       case "lose": {
         const bytes = await drain(ctx.req);

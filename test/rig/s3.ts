@@ -25,7 +25,7 @@ import {
   type S3Keys,
   type S3Strictness,
 } from "./s3-strict.js";
-import { faultMiddleware, type S3Fault } from "./s3-faults.js";
+import { HeldRequests, faultMiddleware, type S3Fault } from "./s3-faults.js";
 
 export type S3Mode = "ok" | "refuse" | "hang";
 export type { RecordedRequest, S3Fault, S3Keys, S3Strictness };
@@ -102,7 +102,8 @@ export async function startS3(
     k && account.createKeyPair(k.accessKeyId, k.secretAccessKey);
   register(policy.keys);
   const faults: S3Fault[] = [];
-  server.middleware.unshift(faultMiddleware(faults));
+  const held = new HeldRequests();
+  server.middleware.unshift(faultMiddleware(faults, held));
   server.middleware.unshift(strictMiddleware(policy, requests));
   const backend = await server.run();
 
@@ -201,6 +202,7 @@ export async function startS3(
     },
     faults(list) {
       faults.splice(0, faults.length, ...list);
+      held.release();
     },
     requireKeys(keys) {
       register(keys);
@@ -212,6 +214,7 @@ export async function startS3(
     async stop() {
       if (stopped) return;
       stopped = true;
+      held.release();
       client.destroy();
       const closing = closeListener();
       cutAll();

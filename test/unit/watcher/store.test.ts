@@ -323,6 +323,27 @@ describe("S3 store", () => {
     }
     const sidecarKeys = /\.report\.json$/;
 
+    it("an upload aborted while the store holds a part (shutdown): rejects at once, nothing stored", async () => {
+      s3.faults([{ method: "PUT", key: /core\.aborted/, action: "hang" }]);
+      const path = join(tmp, "core.aborted");
+      writeCore(path, 17 * MiB, { comm: "verify" });
+      const fh = await open(path);
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error("shutting down")), 500);
+      const started = Date.now();
+      const st = storage();
+      const err = await createS3Store(st, createS3Client(st))
+        .put({ fh, size: 17 * MiB, key: "verify/core.aborted", metadata: {}, signal: ac.signal })
+        .catch((e: unknown) => e);
+      await fh.close();
+      s3.faults([]);
+      expect(String(err)).toMatch(/abort|shutting down/i);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect(
+        s3.client.send(new HeadObjectCommand({ Bucket: "cores", Key: "verify/core.aborted" })),
+      ).rejects.toThrow();
+    });
+
     it("the sidecar lost by the store: a VerifyError", async () => {
       s3.faults([{ method: "PUT", key: sidecarKeys, action: "lose" }]);
       const err = await attempt("core.lost", 9 * MiB + 1).catch((e: unknown) => e);
