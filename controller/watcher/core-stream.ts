@@ -15,7 +15,7 @@ const HASH_CHUNK = 1 * MiB;
 
 export class VerifyError extends Error {}
 
-/** sha256 of the descriptor's content (the metadata needs it before the upload starts); one reused buffer. */
+/** sha256 of the descriptor's content (a stored copy read back); one reused buffer. */
 export async function hashDescriptor(
   fh: FileHandle,
   signal?: AbortSignal,
@@ -50,7 +50,7 @@ export class CoreReader extends Readable {
     this.md5 = want.md5 ? createHash("md5") : undefined;
   }
   override _read(): void {
-    // Fresh each time: lib-storage keeps the chunks until it cuts a part from them.
+    // Fresh each time: the compressor or the copy's write stream may still hold the previous one.
     const buf = Buffer.allocUnsafeSlow(READ_CHUNK);
     this.fh.read(buf, 0, READ_CHUNK, this.bytes).then(
       ({ bytesRead }) => {
@@ -67,6 +67,69 @@ export class CoreReader extends Readable {
       },
       (err: Error) => this.destroy(err),
     );
+  }
+}
+
+/**
+ * The core's bytes read from its descriptor straight into the upload's part buffers (no copy), counted and hashed
+ * as they are read: the uncompressed S3 upload's source (./multipart.ts).
+ */
+export class DescriptorParts {
+  readonly sha256: Hash | undefined;
+  readonly md5: Hash | undefined;
+  bytes = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    want: { sha256?: boolean; md5?: boolean },
+    private readonly signal?: AbortSignal,
+  ) {
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+    this.md5 = want.md5 ? createHash("md5") : undefined;
+  }
+  async fill(buf: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < buf.length) {
+      this.signal?.throwIfAborted();
+      const { bytesRead } = await this.fh.read(
+        buf,
+        filled,
+        buf.length - filled,
+        this.bytes + filled,
+      );
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    const got = buf.subarray(0, filled);
+    this.sha256?.update(got);
+    this.md5?.update(got);
+    this.bytes += filled;
+    return filled;
+  }
+}
+
+/** Part buffers filled from a stream's chunks (the compressed upload's source): one copy, of compressed bytes. */
+export class StreamParts {
+  private readonly chunks: AsyncIterator<Buffer>;
+  private rest: Buffer | undefined;
+  constructor(stream: Readable) {
+    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+  async fill(buf: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < buf.length) {
+      let chunk = this.rest;
+      this.rest = undefined;
+      if (!chunk) {
+        const next = await this.chunks.next();
+        if (next.done) break;
+        chunk = next.value;
+      }
+      const take = Math.min(chunk.length, buf.length - filled);
+      chunk.copy(buf, filled, 0, take);
+      filled += take;
+      if (take < chunk.length) this.rest = chunk.subarray(take);
+    }
+    return filled;
   }
 }
 

@@ -290,7 +290,10 @@ export async function startWatcher(
   limits.start(deps.limitsIntervalMs);
 
   let rescanTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
   const schedule = () => {
+    // a pass that was running when stop() came must not schedule the next one (it would keep the process alive)
+    if (stopping) return;
     rescanTimer = setTimeout(() => {
       void maintainOnce().finally(schedule);
     }, current().watcher.rescanSeconds * 1000);
@@ -307,6 +310,7 @@ export async function startWatcher(
     stop() {
       stopped ??= (async () => {
         log.info("stopping: no new files are taken; waiting for uploads in flight");
+        stopping = true;
         clearTimeout(rescanTimer);
         await det.stop();
         settings.stop();

@@ -379,6 +379,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
               md5: settings.customHandler.enabled,
               signal: this.stopCtl.signal,
               ...(report.report ? { report: report.report } : {}),
+              ...(report.crashError ? { crashError: report.crashError } : {}),
             }),
           this.d.limits?.urgent(entry) ?? true,
         );

@@ -1,14 +1,14 @@
-// The S3-compatible store (S3, COS, OSS, MinIO, Ceph, R2, B2 via endpoint): a streamed multipart upload with
-// lib-storage, then a verification against what the server stores. Loaded with the first upload (store.ts
+// The S3-compatible store (S3, COS, OSS, MinIO, Ceph, R2, B2 via endpoint): a streamed multipart upload
+// (./multipart.ts), then a verification against what the server stores. Loaded with the first upload (store.ts
 // createLazyS3Store), so the AWS SDK stays out of an idle watcher's memory.
 //
 // The client follows the settings: addressing style, and the SDK's flexible checksums, which are off
 // (WHEN_REQUIRED) except on AWS itself: many S3-compatible stores refuse their headers and aws-chunked bodies, and
-// the verification below (size and sha256 metadata) does not need them. With WHEN_REQUIRED for responses the
+// the verification below (sizes, and the sidecar document read back) does not need them. With WHEN_REQUIRED for responses the
 // presigned links carry no x-amz-checksum-mode either. Without keys in the settings or the Secret, the SDK's
 // default chain finds credentials (web identity/IRSA, EKS Pod Identity, instance roles).
-import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import type { Hash } from "node:crypto";
+import { pipeline as nodePipeline } from "node:stream";
 import {
   GetObjectCommand,
   HeadObjectCommand,
@@ -16,29 +16,38 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
+  SIDECAR_CONTENT_TYPE,
+  parseSidecar,
+  sidecarDocument,
+  sidecarKey,
+  sidecarText,
+  type CoreSidecar,
+} from "../../src/core-sidecar.js";
+import {
   CoreReader,
+  DescriptorParts,
   Digest,
-  READ_CHUNK,
+  StreamParts,
   VerifyError,
   compressor,
-  hashDescriptor,
   sameContent,
 } from "./core-stream.js";
 import { MAX_COUNTED, markerBody, markerName, markerPrefix } from "./fingerprint-markers.js";
+import { multipartUpload, type PartSource } from "./multipart.js";
 import type { Sightings, StorageSettings, Store, StoreInput } from "./store-types.js";
 
 const MiB = 1024 * 1024;
 /*
- * Multipart sizing: lib-storage holds up to queueSize parts in flight plus the one being filled (and the buffer the
- * last remainder was cut from), so memory is bounded by about (queueSize + 2) * partSize = 48 MiB whatever the
- * core's size. 8 MiB parts x 4 in flight keep a local S3 server busy (16 MiB parts were not measurably faster but
+ * Multipart sizing: up to queueSize parts in flight plus the one being filled, in reused buffers (./multipart.ts),
+ * so memory is bounded by (queueSize + 1) * partSize = 40 MiB whatever the core's size. 8 MiB parts x 4 in flight keep a local S3 server busy (16 MiB parts were not measurably faster but
  * cost ~40 MiB more peak RSS); parts grow only when a core would need more than 9,000 of them (> ~70 GiB),
  * S3's limit being 10,000.
  */
 export const QUEUE_SIZE = 4;
+/** Compression (zstd 3: ~100-150 MB/s here) fills parts slower than a local store takes them: fewer in flight. */
+const COMPRESSED_QUEUE_SIZE = 2;
 const BASE_PART_SIZE = 8 * MiB;
 const MAX_PARTS = 9000;
 
@@ -95,70 +104,59 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
     describe: () => `s3 bucket ${bucket}${s.endpoint ? ` at ${s.endpoint}` : ""}`,
     async put(input) {
       const before = await input.fh.stat();
-      // The metadata carries the sha256, so it is computed before the upload; the upload then re-reads the same
-      // descriptor, and unchanged stats afterwards prove it sent the bytes that were hashed.
-      // Why not hash while streaming and record it afterwards: S3 takes metadata only with CreateMultipartUpload,
-      // before the first part. Afterwards needs object tagging (another permission, not on R2, and not metadata:
-      // HEAD and downloads don't show it) or a CopyObject onto itself (a server-side rewrite of the whole object,
-      // UploadPartCopy beyond 5 GiB, which s3rver lacks). The pre-hash costs ~0.75 s CPU per GiB here (sha-ni),
-      // the page cache serves the second read.
-      const pre = await hashDescriptor(input.fh, input.signal);
-      if (pre.size !== input.size) {
-        throw new VerifyError(`the core is ${pre.size} bytes, expected ${input.size}: it changed`);
+      if (before.size !== input.size) {
+        throw new VerifyError(
+          `the core is ${before.size} bytes, expected ${input.size}: it changed`,
+        );
       }
-      // Without compression the reader is the body itself (no stream hop between the descriptor and lib-storage);
-      // with it, reader -> compressor -> counter -> body. lib-storage (getChunkStream) copies once per part
-      // whatever we feed it: it concatenates the pending chunks when they exceed partSize, so chunks of exactly
-      // partSize would be copied twice (two pending, 16 MiB concatenated per 8 MiB part); small chunks it is.
+      // One read: the sha256 (and md5) are computed as the bytes go to the store, and recorded afterwards in the
+      // sidecar document (S3 takes metadata only before the first part). Unchanged stats afterwards prove the bytes
+      // hashed are the bytes of the core as it looked complete.
+      // Without compression the descriptor is read straight into the part buffers; with it,
+      // reader -> compressor -> counter, copied into the part buffers.
       const compress = s.compression !== "none";
-      const reader = new CoreReader(input.fh, { md5: !!input.md5 });
-      const body = compress ? new PassThrough({ highWaterMark: READ_CHUNK }) : reader;
-      const upload = new Upload({
-        client,
-        queueSize: QUEUE_SIZE,
-        partSize: partSizeFor(input.size),
-        leavePartsOnError: false,
-        params: {
-          Bucket: bucket,
-          Key: input.key,
-          Body: body,
-          ContentType: "application/octet-stream",
-          Metadata: { ...input.metadata, sha256: pre.sha256, "original-size": String(input.size) },
-        },
-      });
-      const onAbort = () => {
-        reader.destroy(input.signal?.reason as Error);
-        void upload.abort().catch(() => undefined);
-      };
+      const metadata = { ...input.metadata, "original-size": String(input.size) };
+      const want = { sha256: true, md5: !!input.md5 };
+      let original: { bytes: number; sha256?: Hash; md5?: Hash };
+      let storedBytes: () => number;
+      let source: PartSource;
+      let stopReading: (err?: Error) => void = () => undefined;
+      if (compress) {
+        const reader = new CoreReader(input.fh, want);
+        const counter = new Digest({});
+        const out = nodePipeline(reader, compressor(s.compression)!, counter, () => undefined);
+        stopReading = (err) => out.destroy(err);
+        original = reader;
+        storedBytes = () => counter.bytes;
+        source = new StreamParts(out);
+      } else {
+        const parts = new DescriptorParts(input.fh, want, input.signal);
+        original = parts;
+        storedBytes = () => parts.bytes;
+        source = parts;
+      }
+      const onAbort = () => stopReading(input.signal?.reason as Error);
       input.signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        let storedBytes: () => number = () => reader.bytes;
-        const jobs: Promise<unknown>[] = [
-          upload.done().catch((err: unknown) => {
-            body.destroy(err as Error);
-            throw err;
-          }),
-        ];
-        if (compress) {
-          const stored = new Digest({});
-          storedBytes = () => stored.bytes;
-          jobs.push(
-            (pipeline as (...st: unknown[]) => Promise<void>)(
-              reader,
-              compressor(s.compression),
-              stored,
-              body,
-              { signal: input.signal },
-            ).catch(async (err: unknown) => {
-              await upload.abort().catch(() => undefined);
-              throw err;
-            }),
-          );
-        }
-        const settled = await Promise.allSettled(jobs);
-        for (const r of settled) if (r.status === "rejected") throw storeError(r.reason);
+        await multipartUpload(
+          client,
+          {
+            Bucket: bucket,
+            Key: input.key,
+            ContentType: "application/octet-stream",
+            Metadata: metadata,
+          },
+          source,
+          {
+            partSize: partSizeFor(input.size),
+            queueSize: compress ? COMPRESSED_QUEUE_SIZE : QUEUE_SIZE,
+            signal: input.signal,
+            ...(compress ? {} : { sizeHint: input.size }),
+          },
+        ).catch((err: unknown) => {
+          throw storeError(err);
+        });
         input.signal?.throwIfAborted();
-        const original = reader;
         const stored = { bytes: storedBytes() };
         const after = await input.fh.stat();
         if (original.bytes !== input.size || !sameContent(before, after)) {
@@ -166,7 +164,8 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             `the core changed while it was uploaded (${original.bytes} bytes read, ${input.size} expected)`,
           );
         }
-        const sha256 = pre.sha256;
+        const sha256 = original.sha256!.digest("hex");
+        const md5 = original.md5?.digest("hex");
         const head = await client
           .send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }))
           .catch((err: unknown) => {
@@ -177,17 +176,17 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             `stored object is ${head.ContentLength} bytes, ${stored.bytes} were sent`,
           );
         }
-        if (head.Metadata?.sha256 !== sha256) {
-          throw new VerifyError(
-            `stored object's sha256 metadata ${head.Metadata?.sha256} is not ${sha256}`,
-          );
-        }
-        await putReportSidecar(client, bucket, input, {
+        input.signal?.throwIfAborted();
+        const sidecar = await writeSidecar(client, bucket, input, {
           key: input.key,
+          bucket,
           size: original.bytes,
           sha256,
+          ...(md5 ? { md5 } : {}),
           storedBytes: stored.bytes,
           compression: s.compression,
+          uploadedAt: new Date().toISOString(),
+          metadata,
         });
         const url = await getSignedUrl(
           client,
@@ -202,13 +201,14 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           size: original.bytes,
           storedBytes: stored.bytes,
           sha256,
-          ...(original.md5 ? { md5: original.md5.digest("hex") } : {}),
+          ...(md5 ? { md5 } : {}),
           url,
           location: `s3://${bucket}/${input.key}`,
+          sidecarKey: sidecar,
         };
       } finally {
         input.signal?.removeEventListener("abort", onAbort);
-        reader.destroy();
+        stopReading();
       }
     },
     sighting: (id, key, at) => s3Sighting(client, bucket, s.storeDir, id, key, at),
@@ -216,36 +216,55 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
 }
 
 /**
- * The crash report beside the core, `<key>.report.json`, written after the core's verification and read back.
- * The minimal form of the sidecar document (docs/crash-report.md).
+ * Writes the sidecar document beside the core (after its upload), reads it back and checks it says what was
+ * streamed: a core is deleted only when both are in the store. Returns the sidecar's key.
  */
-async function putReportSidecar(
+async function writeSidecar(
   client: S3Client,
   bucket: string,
   input: StoreInput,
-  core: { key: string; size: number; sha256: string; storedBytes: number; compression: string },
-): Promise<void> {
-  const key = `${input.key}.report.json`;
-  const text = JSON.stringify({ schemaVersion: 1, core, crash: input.report ?? null });
+  core: CoreSidecar["core"],
+): Promise<string> {
+  const key = sidecarKey(input.key);
+  const text = sidecarText(sidecarDocument(core, input.report, input.crashError));
   await client
     .send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
         Body: text,
-        ContentType: "application/json",
+        ContentType: SIDECAR_CONTENT_TYPE,
       }),
+      { abortSignal: input.signal },
     )
     .catch((err: unknown) => {
       throw storeError(err);
     });
-  const back = await client
-    .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-    .then((r) => r.Body?.transformToString())
+  const got = await client
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: input.signal })
+    .then((r) => r.Body!.transformToString("utf8"))
     .catch((err: unknown) => {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404) {
+        throw new VerifyError(`the sidecar ${key} is not in the store after it was written`);
+      }
       throw storeError(err);
     });
-  if (back !== text) throw new VerifyError(`the crash report ${key} does not read back as written`);
+  let back: CoreSidecar;
+  try {
+    back = parseSidecar(got);
+  } catch (err) {
+    throw new VerifyError(`the sidecar ${key} does not read back: ${(err as Error).message}`);
+  }
+  if (back.core.sha256 !== core.sha256 || back.core.size !== core.size) {
+    throw new VerifyError(
+      `the sidecar ${key} reads back sha256 ${back.core.sha256} and ${back.core.size} bytes, ${core.sha256} and ${core.size} were streamed`,
+    );
+  }
+  if (back.core.key !== core.key || back.core.storedBytes !== core.storedBytes || got !== text) {
+    throw new VerifyError(`the sidecar ${key} does not read back as written`);
+  }
+  return key;
 }
 
 /** The fingerprint's marker for this core, and the markers sorting before it (see fingerprint-markers.ts). */

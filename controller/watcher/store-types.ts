@@ -11,12 +11,15 @@ export interface StoreInput {
   /** The core's size from fstat; the stream must deliver exactly this many bytes. */
   size: number;
   key: string;
-  /** Object metadata except sha256/original-size, which the store adds. */
+  /** Object metadata known before the upload, except original-size, which the store adds. */
   metadata: Record<string, string>;
   /** Also compute the md5 (for the custom handler's COREDUMP_MD5). */
   md5?: boolean;
-  signal?: AbortSignal;
+  /** The crash report, embedded as "crash" in the sidecar document (null when absent). */
   report?: CrashReport;
+  /** Why there is no crash report, written to the sidecar as "crashError". */
+  crashError?: string;
+  signal?: AbortSignal;
 }
 
 export interface StoredObject {
@@ -31,6 +34,8 @@ export interface StoredObject {
   md5?: string;
   url?: string;
   location: string;
+  /** Where the sidecar document (`<key>.report.json`) was stored and verified. */
+  sidecarKey?: string;
 }
 
 /** How many cores of one fingerprint the store holds markers for, other than the one just marked. */

@@ -1,7 +1,7 @@
 // Streams one core from its descriptor to storage (S3-compatible multipart in ./s3-store.ts, or a copy to a mounted
 // path for cfs), hashing and counting while it streams, optionally compressing, then verifies what was stored.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   hashDescriptor,
@@ -11,6 +11,7 @@ import {
   type Digest,
 } from "./core-stream.js";
 import { cfsSighting } from "./fingerprint-markers.js";
+import { parseSidecar, sidecarDocument, sidecarKey, sidecarText } from "../../src/core-sidecar.js";
 import type { Compression, StorageSettings, Store } from "./store-types.js";
 
 export function compressionSuffix(c: Compression): string {
@@ -68,7 +69,10 @@ export function createLazyS3Store(s: StorageSettings): Store {
   };
 }
 
-/** cfs: a copy below a mounted path, written to a temporary name, fsynced and renamed, then re-read and hashed. */
+/**
+ * cfs: a copy below a mounted path, written to a temporary name, fsynced and renamed, then re-read and hashed; then
+ * the sidecar document beside it (`<copy>.report.json`, as in S3), read back and checked.
+ */
 export function createCfsStore(s: StorageSettings): Store {
   const root = s.cfsPath;
   if (!root) throw new Error("StorageConfig.cfsPath is not set (protocol cfs)");
@@ -98,7 +102,7 @@ export function createCfsStore(s: StorageSettings): Store {
         await unlink(tmp).catch(() => undefined);
         throw new VerifyError(`read ${original.bytes} bytes of the core, expected ${input.size}`);
       }
-      const meta = { ...input.metadata, sha256, "original-size": String(input.size) };
+      const meta = { ...input.metadata, "original-size": String(input.size) };
       await writeAtomic(`${dest}.meta.json`, JSON.stringify(meta, null, 2));
       await rename(tmp, dest);
       const check = await open(dest, "r");
@@ -110,14 +114,38 @@ export function createCfsStore(s: StorageSettings): Store {
       } finally {
         await check.close();
       }
+      const md5 = original.md5?.digest("hex");
+      const sidecar = sidecarText(
+        sidecarDocument(
+          {
+            key: input.key,
+            size: original.bytes,
+            sha256,
+            ...(md5 ? { md5 } : {}),
+            storedBytes: stored.bytes,
+            compression: s.compression,
+            uploadedAt: new Date().toISOString(),
+            metadata: meta,
+          },
+          input.report,
+          input.crashError,
+        ),
+      );
+      const sidecarPath = join(root, sidecarKey(input.key));
+      await writeAtomic(sidecarPath, sidecar);
+      const back = await readFile(sidecarPath, "utf8");
+      if (back !== sidecar || parseSidecar(back).core.sha256 !== sha256) {
+        throw new VerifyError(`the sidecar ${sidecarPath} does not read back as written`);
+      }
       return {
         key: input.key,
         size: original.bytes,
         storedBytes: stored.bytes,
         sha256,
-        ...(original.md5 ? { md5: original.md5.digest("hex") } : {}),
+        ...(md5 ? { md5 } : {}),
         url: `file://${dest}`,
         location: dest,
+        sidecarKey: sidecarKey(input.key),
       };
     },
     sighting: (id, key, at) => cfsSighting(root, s.storeDir, id, key, at),

@@ -1,6 +1,7 @@
 // `npm run bench:watcher`: the watcher (the real program, as a process) against a bare lib-storage upload.
-// 1. a 2 GiB core from the node directory to S3 through the watcher vs the same file uploaded by lib-storage alone
-//    (same server, same part size and queue), BENCH_ROUNDS rounds in alternating order, medians compared;
+// 1. a 2 GiB core from the node directory to S3 through the watcher (one read: streamed, hashed, verified, its
+//    sidecar written and read back) vs the same file uploaded by lib-storage alone (same server, same part size and
+//    queue), BENCH_ROUNDS (5) rounds in alternating order, medians compared;
 //    the watcher's idle and peak RSS (VmRSS, VmHWM) and CPU seconds against the bare upload's;
 // 2. with zstd on: 512 MiB of a realistic core (half fresh random bytes) compressed and stored;
 // 3. 500 cores of 256 KiB across 100 pod directories at once: all stored, time from the last completion to its upload.
@@ -24,6 +25,7 @@ import { createReadStream } from "node:fs";
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { READ_CHUNK } from "../../controller/watcher/core-stream.js";
+import { isSidecarKey, sidecarKey } from "../../src/core-sidecar.js";
 import { QUEUE_SIZE, partSizeFor } from "../../controller/watcher/s3-store.js";
 import { coreBlock, writeCore, writeRealisticCore } from "../unit/watcher/core-fixture.js";
 import {
@@ -38,7 +40,7 @@ const MiB = 1024 ** 2;
 const REPO = resolve(import.meta.dirname, "../..");
 const BIG = Number(process.env.BENCH_BIG_BYTES ?? 2 * GiB);
 const ZSTD = Number(process.env.BENCH_ZSTD_BYTES ?? 512 * MiB);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const MANY = 500;
 const PODS = 100;
 const SMALL = 256 * 1024;
@@ -219,7 +221,10 @@ async function main() {
     await watcher!.waitFor(new RegExp(`deleted local corefile: .*${re}`), 60_000, mark);
     const cpu = cpuSeconds(pid) - cpu0;
     const key = /key=(\S+)/.exec(done)?.[1];
-    if (key) await client.send(new DeleteObjectCommand({ Bucket: "cores", Key: key }));
+    if (key) {
+      await client.send(new DeleteObjectCommand({ Bucket: "cores", Key: key }));
+      await client.send(new DeleteObjectCommand({ Bucket: "cores", Key: sidecarKey(key) }));
+    }
     return { ms: logTime(done) - logTime(capture), cpu };
   };
 
@@ -311,6 +316,7 @@ async function main() {
   const uploads = watcher.lines.slice(before).filter((l) => /upload done: .*\/many\//.test(l));
   const lastUpload = Math.max(...uploads.map(logTime));
   let count = 0;
+  let sidecars = 0;
   let token: string | undefined;
   do {
     const r = await client.send(
@@ -320,14 +326,17 @@ async function main() {
         ContinuationToken: token,
       }),
     );
-    count += r.KeyCount ?? 0;
+    for (const o of r.Contents ?? []) {
+      if (isSidecarKey(o.Key!)) sidecars++;
+      else count++;
+    }
     token = r.NextContinuationToken;
   } while (token);
   const left = readdirSync(join(layout.dir, "many"), { recursive: true }).filter((f) =>
     String(f).includes("core."),
   ).length;
   console.log(
-    `500 cores x ${SMALL / 1024} KiB in ${PODS} pods: ${count} objects stored, ${left} left on disk; ` +
+    `500 cores x ${SMALL / 1024} KiB in ${PODS} pods: ${count} cores and ${sidecars} sidecars stored, ${left} left on disk; ` +
       `last completion -> last verified upload ${fmt(lastUpload - lastComplete)} (includes the ${QUIET} s quiet time); ` +
       `all ${MANY} in ${fmt(lastUpload - t)}; CPU watcher ${manyCpu.watcher.toFixed(2)} s, s3rver ${manyCpu.s3.toFixed(2)} s | ${load()}`,
   );

@@ -1,5 +1,6 @@
 // `npm run demo`: CoreDog end to end on the built-in rig, step by step, then everything cleaned up.
 import { ListObjectsV2Command, HeadObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
+import { parseSidecar, sidecarKey } from "../../src/core-sidecar.js";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { styleText } from "node:util";
 import { canDumpCores } from "../rig/core-pattern.js";
@@ -135,7 +136,7 @@ async function main(): Promise<number> {
 
     step(
       "The object in storage",
-      "streamed, verified (size and sha256) before the local copy was deleted",
+      "read once, streamed, verified (size, and the sidecar with the sha256) before the local copy was deleted",
     );
     const list = await rig.s3.client.send(
       new ListObjectsV2Command({ Bucket: "crashes", Prefix: `corefiles/demo/${name}/` }),
@@ -145,6 +146,11 @@ async function main(): Promise<number> {
     const head = await rig.s3.client.send(new HeadObjectCommand({ Bucket: "crashes", Key: key }));
     show(`s3://crashes/${key}  ${head.ContentLength} bytes`);
     for (const [k, v] of Object.entries(head.Metadata ?? {})) show(`  ${k}: ${v}`);
+    const sidecar = await rig.s3.client.send(
+      new GetObjectCommand({ Bucket: "crashes", Key: sidecarKey(key) }),
+    );
+    const doc = parseSidecar(await sidecar.Body!.transformToString("utf8"));
+    show(`s3://crashes/${sidecarKey(key)}  sha256 ${doc.core.sha256}, ${doc.core.size} bytes`);
     const url = await getSignedUrl(
       rig.s3.client,
       new GetObjectCommand({ Bucket: "crashes", Key: key }),

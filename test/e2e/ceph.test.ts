@@ -15,6 +15,7 @@ import type { StorageSettings } from "../../controller/watcher/store-types.js";
 import { parseSettings } from "../../src/settings.js";
 import { startCeph, type CephS3 } from "../rig/ceph.js";
 import { writeCore } from "../unit/watcher/core-fixture.js";
+import { expectSidecar } from "../unit/watcher/stored.js";
 
 let ceph: CephS3;
 let admin: S3Client;
@@ -96,7 +97,13 @@ describe("Ceph radosgw 16.2", () => {
       expect(obj.sha256).toBe(sha(original));
       const head = await admin.send(new HeadObjectCommand({ Bucket: "crashes", Key: key }));
       expect(head.ContentLength).toBe(obj.storedBytes);
-      expect(head.Metadata).toMatchObject({ pod: "pod", sha256: sha(original) });
+      expect(head.Metadata).toMatchObject({ pod: "pod", "original-size": String(size) });
+      const doc = await expectSidecar(admin, "crashes", key, {
+        sha256: sha(original),
+        size,
+        compression,
+      });
+      expect(doc.core.storedBytes).toBe(obj.storedBytes);
       expect(obj.url).not.toMatch(/checksum/i);
       const res = await fetch(obj.url!);
       expect(res.status).toBe(200);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRig, type Rig } from "../rig/index.js";
 import { canDumpCores } from "../rig/core-pattern.js";
 import { crasherDeployment, installCoreDog, type Installed } from "./support/install.js";
+import { expectSidecar } from "../unit/watcher/stored.js";
 
 const sh = promisify(execFile);
 const why = canDumpCores();
@@ -145,7 +146,10 @@ describe("CoreDog installed with kubectl apply -k manifests", () => {
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
     expect(bytes.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
     expect(bytes.readUInt16LE(16)).toBe(4); // ET_CORE
-    expect(head.Metadata?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+    await expectSidecar(rig.s3.client, installed.bucket, key!, {
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      size: bytes.length,
+    });
 
     // Stop the crash loop, then check the node kept nothing.
     await kubectl("-n", "shop", "scale", "deployment", "crasher", "--replicas=0");

@@ -5,13 +5,13 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DUMP_DIR_MODE } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import { isCoreKey } from "../rig/s3.js";
 import type { WatcherProc } from "../unit/watcher/harness.js";
+import { coreKeys } from "../unit/watcher/stored.js";
 import { admitted, crash, sleeper, startWatcher, uploadedEvents } from "./support/crash-pods.js";
 
 const NS = "users";
@@ -158,16 +158,10 @@ spec:
       90_000,
     );
     expect(event.message).toContain(`container ${container}`);
-    const listed = await rig.s3.client.send(
-      new ListObjectsV2Command({
-        Bucket: "crashes",
-        Prefix: `corefiles/${NS}/${pod}/${container}/`,
-      }),
-    );
-    const cores = (listed.Contents ?? []).filter((o) => isCoreKey(o.Key));
-    expect(cores.length, pod).toBe(1);
+    const listed = await coreKeys(rig.s3.client, "crashes", `corefiles/${NS}/${pod}/${container}/`);
+    expect(listed.length, pod).toBe(1);
     const head = await rig.s3.client.send(
-      new HeadObjectCommand({ Bucket: "crashes", Key: cores[0]!.Key! }),
+      new HeadObjectCommand({ Bucket: "crashes", Key: listed[0]! }),
     );
     expect(head.Metadata).toMatchObject({ pod, container, signal: "11" });
     await rig.receivers.waitFor(

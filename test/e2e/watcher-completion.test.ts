@@ -9,11 +9,11 @@ import { open, type FileHandle } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireCorePattern, canDumpCores } from "../rig/core-pattern.js";
 import { runContainer } from "../rig/node/runner.js";
-import { isCoreKey, startS3, type RigS3 } from "../rig/s3.js";
+import { startS3, type RigS3 } from "../rig/s3.js";
 import { coreBlock, coreHead } from "../unit/watcher/core-fixture.js";
 import {
   bundleWatcher,
@@ -23,6 +23,7 @@ import {
   type Layout,
   type WatcherProc,
 } from "../unit/watcher/harness.js";
+import { coreKeys, expectSidecar } from "../unit/watcher/stored.js";
 
 let s3: RigS3;
 let bundle: string;
@@ -82,12 +83,14 @@ async function receiver(): Promise<{ url: string; bodies: string[] }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
 }
 
+/** The core objects, each checked to have its sidecar recording the stored bytes' sha256 and size. */
 async function objects(bucket: string): Promise<{ key: string; body: Buffer }[]> {
-  const r = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
   const out: { key: string; body: Buffer }[] = [];
-  for (const o of (r.Contents ?? []).filter((c) => isCoreKey(c.Key))) {
-    const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
-    out.push({ key: o.Key!, body: Buffer.from(await got.Body!.transformToByteArray()) });
+  for (const key of await coreKeys(s3.client, bucket)) {
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const body = Buffer.from(await got.Body!.transformToByteArray());
+    await expectSidecar(s3.client, bucket, key, { sha256: sha(body), size: body.length });
+    out.push({ key, body });
   }
   return out;
 }

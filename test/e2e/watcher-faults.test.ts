@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:f
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isCoreKey, startS3, type RigS3 } from "../rig/s3.js";
+import { startS3, type RigS3 } from "../rig/s3.js";
 import { coreBlock, writeCore } from "../unit/watcher/core-fixture.js";
 import {
   bundleWatcher,
@@ -18,6 +18,7 @@ import {
   type Layout,
   type WatcherProc,
 } from "../unit/watcher/harness.js";
+import { coreKeys, expectSidecar } from "../unit/watcher/stored.js";
 
 let s3: RigS3;
 let bundle: string;
@@ -72,19 +73,15 @@ function coreFiles(dir: string): string[] {
     .filter((f) => /(^|\/)core\.[^/]*$/.test(f) && !f.startsWith(".coredog"));
 }
 
+/** The core objects (key -> sha256 of the stored bytes), each checked to have its sidecar saying that sha256. */
 async function objects(bucket: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const r = await s3.client.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
-    );
-    for (const o of (r.Contents ?? []).filter((c) => isCoreKey(c.Key))) {
-      const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
-      out.set(o.Key!, sha(await got.Body!.transformToByteArray()));
-    }
-    token = r.NextContinuationToken;
-  } while (token);
+  for (const key of await coreKeys(s3.client, bucket)) {
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = await got.Body!.transformToByteArray();
+    await expectSidecar(s3.client, bucket, key, { sha256: sha(bytes), size: bytes.length });
+    out.set(key, sha(bytes));
+  }
   return out;
 }
 
@@ -160,6 +157,51 @@ describe("watcher faults", () => {
     expect(announced).toBeGreaterThanOrEqual(50 - kills);
     rec.server.close();
   }, 240_000);
+
+  it("SIGKILLed between a core's upload and its sidecar: the core stays, and the next start stores both before deleting it", async () => {
+    const l = makeLayout("cdw-sidecar-kill-");
+    layouts.push(l);
+    await s3.createBucket("halfway");
+    const yaml = settingsYaml(s3, "halfway", { quiet: "0.2" });
+    const rel = "shop/api-1/core.app.77";
+    mkdirSync(join(l.dir, "shop/api-1"), { recursive: true });
+    writeCore(join(l.dir, rel), 9 * 1024 * 1024 + 77, { comm: "app" }, coreBlock(4));
+    const digest = sha(readFileSync(join(l.dir, rel)));
+    s3.faults([{ method: "PUT", key: /\.report\.json$/, action: "hang" }]);
+    try {
+      const first = start(l, yaml);
+      const before = s3.requests.length;
+      const deadline = Date.now() + 30_000;
+      const sidecarPut = () =>
+        s3.requests
+          .slice(before)
+          .some((r) => r.method === "PUT" && r.url.split("?")[0]!.endsWith(".report.json"));
+      while (!sidecarPut()) {
+        if (Date.now() > deadline) throw new Error("the watcher never wrote the sidecar");
+        await sleep(20);
+      }
+      await first.stop("SIGKILL");
+    } finally {
+      s3.faults([]);
+    }
+    // The core's object is in the store, its sidecar is not, and the core is still on the node.
+    expect(existsSync(join(l.dir, rel))).toBe(true);
+    const [key] = await coreKeys(s3.client, "halfway");
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: "halfway", Key: key! }));
+    expect(head.ContentLength).toBe(9 * 1024 * 1024 + 77);
+    await expect(
+      s3.client.send(new HeadObjectCommand({ Bucket: "halfway", Key: `${key!}.report.json` })),
+    ).rejects.toThrow();
+    const second = start(l, yaml);
+    await second.waitFor(/deleted local corefile: .*core\.app\.77/, 60_000);
+    expect(second.count(/upload started: .*core\.app\.77/)).toBe(1);
+    await expectSidecar(s3.client, "halfway", key!, {
+      sha256: digest,
+      size: 9 * 1024 * 1024 + 77,
+    });
+    expect((await objects("halfway")).get(key!)).toBe(digest);
+    await second.stop();
+  }, 120_000);
 
   it("S3 unavailable for a while: nothing deleted before it returns, everything stored after", async () => {
     const l = makeLayout("cdw-s3down-");

@@ -11,18 +11,13 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import {
-  isCoreKey,
-  startS3,
-  type RecordedRequest,
-  type RigS3,
-  type S3Strictness,
-} from "../rig/s3.js";
+import { startS3, type RecordedRequest, type RigS3, type S3Strictness } from "../rig/s3.js";
 import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
+import { coreKeys, expectSidecar } from "../unit/watcher/stored.js";
 
 let rig: Rig;
 const servers: RigS3[] = [];
@@ -149,18 +144,17 @@ async function expectStoredAndLinked(s3: RigS3, watcher: WatcherProc, pod: strin
     90_000,
   );
   expect(watcher.count(/upload of .* failed/)).toBe(0);
-  const listed = await s3.client.send(
-    new ListObjectsV2Command({ Bucket: "crashes", Prefix: `corefiles/shop/${pod}/` }),
-  );
-  const cores = (listed.Contents ?? []).filter((o) => isCoreKey(o.Key));
-  expect(cores).toHaveLength(1);
-  const key = cores[0]!.Key!;
+  const listed = await coreKeys(s3.client, "crashes", `corefiles/shop/${pod}/`);
+  expect(listed).toHaveLength(1);
+  const key = listed[0]!;
   const head = await s3.client.send(new HeadObjectCommand({ Bucket: "crashes", Key: key }));
   const bytes = await (
     await s3.client.send(new GetObjectCommand({ Bucket: "crashes", Key: key }))
   ).Body!.transformToByteArray();
   expect(Buffer.from(bytes).readUInt16LE(16)).toBe(4); // ET_CORE, from the kernel
-  expect(head.Metadata).toMatchObject({ namespace: "shop", pod, sha256: sha(bytes) });
+  expect(head.Metadata).toMatchObject({ namespace: "shop", pod });
+  expect(head.Metadata).not.toHaveProperty("sha256");
+  await expectSidecar(s3.client, "crashes", key, { sha256: sha(bytes), size: bytes.length });
   const podDir = join(dumps(), "shop", pod);
   expect(existsSync(podDir) ? readdirSync(podDir).filter((f) => f.startsWith("core")) : []).toEqual(
     [],

@@ -5,13 +5,13 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseNodeState } from "../../src/node-state.js";
 import { ANNOTATION_NODE_STATE, CORE_PATTERN, NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import { isCoreKey } from "../rig/s3.js";
 import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
+import { coreKeys, expectSidecar } from "../unit/watcher/stored.js";
 
 let rig: Rig;
 let watcher: WatcherProc | undefined;
@@ -121,12 +121,9 @@ Watcher:
   ).toBeGreaterThanOrEqual(1);
   expect(watcher.count(/resolved pod from webhook path: shop\/crasher/)).toBe(1);
 
-  const listed = await rig.s3.client.send(
-    new ListObjectsV2Command({ Bucket: "crashes", Prefix: "corefiles/shop/crasher/" }),
-  );
-  const cores = (listed.Contents ?? []).filter((o) => isCoreKey(o.Key));
-  expect(cores).toHaveLength(1);
-  const key = cores[0]!.Key!;
+  const listed = await coreKeys(rig.s3.client, "crashes", "corefiles/shop/crasher/");
+  expect(listed).toHaveLength(1);
+  const key = listed[0]!;
   expect(key).toMatch(/^corefiles\/shop\/crasher\/\d{8}T\d{9}Z-core\.bash\.\d+\.\S+\.\d+$/);
   const head = await rig.s3.client.send(new HeadObjectCommand({ Bucket: "crashes", Key: key }));
   const bytes = Buffer.from(
@@ -143,9 +140,14 @@ Watcher:
     container: "app",
     image: "debian:12",
     signal: "11",
-    sha256: createHash("sha256").update(bytes).digest("hex"),
+    "original-size": String(bytes.length),
   });
   expect(head.Metadata?.executable).toMatch(/bash$/);
+  // the sidecar beside it records the sha256 of these bytes (computed here) and the crash
+  await expectSidecar(rig.s3.client, "crashes", key, {
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    size: bytes.length,
+  });
   const podDir = join(dumps, "shop/crasher");
   expect(existsSync(podDir) ? readdirSync(podDir).filter((f) => f.startsWith("core")) : []).toEqual(
     [],

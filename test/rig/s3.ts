@@ -2,6 +2,7 @@
 // outages: "ok" forwards, "refuse" closes the listening port (connections are refused), "hang" accepts and never
 // answers. Switching to refuse/hang also cuts the connections in flight; the endpoint stays the same throughout.
 //
+// Faults (./s3-faults.ts): the server can lose, hold, or answer other bytes or sizes for chosen keys.
 // Strictness (./s3-strict.ts): the server can refuse what some S3-compatible stores refuse (flexible checksums and
 // aws-chunked bodies like Backblaze B2, COS, OSS, OBS; path-style requests like OSS), require the keys it was given
 // (SigV4 checked, with a session token), and records every request's headers for the tests to inspect.
@@ -16,6 +17,7 @@ import { join } from "node:path";
 // s3rver ships no types.
 // @ts-expect-error -- untyped CommonJS module
 import S3rver from "s3rver";
+import { isSidecarKey } from "../../src/core-sidecar.js";
 import {
   ADMIN_HEADER,
   ADMIN_SECRET,
@@ -24,9 +26,10 @@ import {
   type S3Keys,
   type S3Strictness,
 } from "./s3-strict.js";
+import { HeldRequests, faultMiddleware, type S3Fault } from "./s3-faults.js";
 
 export type S3Mode = "ok" | "refuse" | "hang";
-export type { RecordedRequest, S3Keys, S3Strictness };
+export type { RecordedRequest, S3Fault, S3Keys, S3Strictness };
 
 export interface RigS3 {
   endpoint: string;
@@ -45,6 +48,8 @@ export interface RigS3 {
   currentMode(): S3Mode;
   /** What the server refuses from now on (see ./s3-strict.ts); [] accepts anything. */
   strict(modes: S3Strictness[]): void;
+  /** Misbehave for the matching requests from now on (see ./s3-faults.ts); [] behaves. */
+  faults(faults: S3Fault[]): void;
   /** Require requests signed with these keys (and session token) instead of the fixed rig keys. */
   requireKeys(keys: S3Keys | undefined): void;
   /** Every request received so far (method, URL, Host, headers), oldest first. */
@@ -97,6 +102,9 @@ export async function startS3(
   const register = (k: S3Keys | undefined) =>
     k && account.createKeyPair(k.accessKeyId, k.secretAccessKey);
   register(policy.keys);
+  const faults: S3Fault[] = [];
+  const held = new HeldRequests();
+  server.middleware.unshift(faultMiddleware(faults, held));
   server.middleware.unshift(strictMiddleware(policy, requests));
   const backend = await server.run();
 
@@ -193,6 +201,10 @@ export async function startS3(
     strict(modes) {
       policy.strict = [...modes];
     },
+    faults(list) {
+      faults.splice(0, faults.length, ...list);
+      held.release();
+    },
     requireKeys(keys) {
       register(keys);
       policy.keys = keys;
@@ -203,6 +215,7 @@ export async function startS3(
     async stop() {
       if (stopped) return;
       stopped = true;
+      held.release();
       client.destroy();
       const closing = closeListener();
       cutAll();
@@ -215,5 +228,5 @@ export async function startS3(
 
 /** A stored core's key: not the crash report beside it (`<key>.report.json`) nor a fingerprint marker. */
 export function isCoreKey(key: string | undefined): boolean {
-  return key !== undefined && !key.endsWith(".report.json") && !/(^|\/)_fingerprints\//.test(key);
+  return key !== undefined && !isSidecarKey(key) && !/(^|\/)_fingerprints\//.test(key);
 }

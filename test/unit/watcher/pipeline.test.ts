@@ -13,13 +13,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { coreId, type JournalEntry } from "../../../controller/watcher/journal.js";
 import { parseNodeState } from "../../../src/node-state.js";
-import { isCoreKey, startS3, type RigS3 } from "../../rig/s3.js";
+import { startS3, type RigS3 } from "../../rig/s3.js";
 import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
+import { coreKeys, expectSidecar } from "./stored.js";
 import { startInProcess, type InProcess, type TestReporter } from "./in-process.js";
 
 let s3: RigS3;
@@ -32,6 +33,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await s3.mode("ok");
+  s3.faults([]);
   for (const r of running.splice(0)) await r.w.stop();
   for (const l of layouts.splice(0)) rmSync(l.root, { recursive: true, force: true });
 });
@@ -62,13 +64,9 @@ async function start(l: Layout, yaml: string, reporter?: TestReporter) {
   return wp;
 }
 
-/** The cores in the bucket (not their crash reports or fingerprint markers). */
+/** The core objects (not their sidecars). */
 async function keys(b: string): Promise<string[]> {
-  const r = await s3.client.send(new ListObjectsV2Command({ Bucket: b }));
-  return (r.Contents ?? [])
-    .map((o) => o.Key!)
-    .filter(isCoreKey)
-    .sort();
+  return coreKeys(s3.client, b);
 }
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -112,10 +110,13 @@ describe("pipeline", () => {
       node: "node-1",
       signal: "6",
       executable: "app",
-      sha256: core.sha256,
+      "original-size": "200000",
     });
+    expect(head.Metadata).not.toHaveProperty("sha256");
     const obj = await s3.client.send(new GetObjectCommand({ Bucket: b, Key: r.key! }));
     expect(sha(await obj.Body!.transformToByteArray())).toBe(core.sha256);
+    const doc = await expectSidecar(s3.client, b, r.key!, { sha256: core.sha256, size: 200_000 });
+    expect(doc.core.metadata).toEqual(head.Metadata);
     // The guide's texts, in order.
     const order = [
       /received fsnotify event: \/\S*\/shop\/api-1\/core\.app\.12\.api-1\.1764225000, op: CREATE/,
@@ -192,6 +193,51 @@ describe("pipeline", () => {
     await expect.poll(() => wp.reporter.uploads.length, { timeout: 15_000 }).toBe(3);
     const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
     expect(metrics).toMatch(/coredog_watcher_failures_total\{stage="upload"\} [1-9]/);
+  });
+
+  it("keeps the core while what the store holds is not verified (object size, sidecar lost, sidecar's sha256), stores it once it is", async () => {
+    const l = layout();
+    const b = await bucket();
+    const sidecars = /\.report\.json$/;
+    const faults = [
+      [
+        { method: "HEAD", key: /core\.kept$/, action: "size", size: (n: number) => n + 1 },
+        /core\.kept failed \(attempt \d+, verify\): stored object is \d+ bytes, \d+ were sent/,
+      ],
+      [
+        { method: "PUT", key: sidecars, action: "lose" },
+        /core\.kept failed \(attempt \d+, verify\): the sidecar \S+ is not in the store after it was written/,
+      ],
+      [
+        {
+          method: "GET",
+          key: sidecars,
+          action: "rewrite",
+          rewrite: (x: Buffer) =>
+            Buffer.from(x.toString().replace(/"sha256": "[0-9a-f]/, '"sha256": "x')),
+        },
+        /core\.kept failed \(attempt \d+, verify\): the sidecar \S+ does not read back/,
+      ],
+    ] as const;
+    const wp = await start(l, settingsYaml(s3, b));
+    const core = put(l, "shop/api-1/core.kept", 9 * 1024 * 1024 + 3);
+    for (const [fault, failure] of faults) {
+      s3.faults([fault]);
+      await wp.waitFor(failure, 20_000);
+      expect(existsSync(core.path)).toBe(true);
+      expect(wp.count(/deleted local corefile/)).toBe(0);
+      const entry = JSON.parse(
+        readFileSync(join(l.journal, "cores", `${coreId(statSync(core.path))}.json`), "utf8"),
+      ) as JournalEntry;
+      expect(entry.state).toBe("captured");
+    }
+    s3.faults([]);
+    await wp.waitFor(/deleted local corefile: .*core\.kept/, 15_000);
+    expect(existsSync(core.path)).toBe(false);
+    const [key] = await keys(b);
+    await expectSidecar(s3.client, b, key!, { sha256: core.sha256, size: 9 * 1024 * 1024 + 3 });
+    const metrics = await (await fetch(`http://${wp.w.address}/metrics`)).text();
+    expect(metrics).toMatch(/coredog_watcher_failures_total\{stage="verify"\} [3-9]/);
   });
 
   it("truncates with gc_type truncate, and keeps the file (uploaded once) with DeleteLocalCorefile false", async () => {

@@ -13,12 +13,12 @@ import {
 } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { isCoreKey, startS3, type RigS3 } from "../../rig/s3.js";
+import { startS3, type RigS3 } from "../../rig/s3.js";
 import { writeCore } from "./core-fixture.js";
 import { makeLayout, settingsYaml, type Layout } from "./harness.js";
 import { startInProcess, type InProcess } from "./in-process.js";
+import { coreKeys } from "./stored.js";
 
 let s3: RigS3;
 let layout: Layout;
@@ -92,8 +92,7 @@ it("uploads only the genuine core and refuses everything else without hanging", 
   await new Promise((r) => setTimeout(r, 2500));
   expect(wp.count(/refused \S*\/core\.1: /)).toBe(1);
 
-  const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: "cores" }));
-  const keys = (listed.Contents ?? []).map((o) => o.Key).filter(isCoreKey);
+  const keys = await coreKeys(s3.client, "cores");
   expect(keys).toHaveLength(1);
   expect(keys[0]).toMatch(/^corefiles\/shop\/api-1\/\d{8}T\d{9}Z-core\.app\.7\.api-1\.1764225000$/);
 

@@ -25,7 +25,10 @@ import {
 } from "../../../controller/watcher/store.js";
 import type { StorageSettings } from "../../../controller/watcher/store-types.js";
 import { startS3, type RecordedRequest, type RigS3 } from "../../rig/s3.js";
+import { crashReport } from "../../../src/crash-report.js";
+import { VerifyError } from "../../../controller/watcher/core-stream.js";
 import { coreBlock, writeCore } from "./core-fixture.js";
+import { expectSidecar } from "./stored.js";
 
 let s3: RigS3;
 let tmp: string;
@@ -124,14 +127,27 @@ describe("S3 store", () => {
     expect(obj.storedBytes).toBe(original.length);
     const head = await s3.client.send(new HeadObjectCommand({ Bucket: "cores", Key: key }));
     expect(head.ContentLength).toBe(original.length);
-    expect(head.Metadata).toMatchObject({
+    expect(head.Metadata).toEqual({
       namespace: "shop",
       pod: "api-1",
       signal: "11",
-      sha256: sha(original),
       "original-size": String(original.length),
     });
     expect(sha(await body(key))).toBe(sha(original));
+    expect(obj.sidecarKey).toBe(`${key}.report.json`);
+    const doc = await expectSidecar(s3.client, "cores", key, {
+      sha256: sha(original),
+      size: original.length,
+    });
+    expect(doc.core).toMatchObject({
+      bucket: "cores",
+      md5: obj.md5,
+      storedBytes: original.length,
+      metadata: head.Metadata,
+    });
+    expect(Date.parse(doc.core.uploadedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(doc.crash).toBeNull();
+    expect(doc).not.toHaveProperty("crashError");
     const res = await fetch(obj.url!);
     expect(res.status).toBe(200);
     expect(sha(Buffer.from(await res.arrayBuffer()))).toBe(sha(original));
@@ -162,9 +178,119 @@ describe("S3 store", () => {
       expect(stored.length).toBe(obj.storedBytes);
       expect(sha(inflate(stored))).toBe(sha(original));
       const head = await s3.client.send(new HeadObjectCommand({ Bucket: "cores", Key: key }));
-      expect(head.Metadata?.sha256).toBe(sha(original));
+      expect(head.Metadata).toEqual({ "original-size": String(original.length) });
+      const doc = await expectSidecar(s3.client, "cores", key, {
+        sha256: sha(original),
+        size: original.length,
+        compression,
+      });
+      expect(doc.core.storedBytes).toBe(stored.length);
     });
   }
+
+  it("reads the core once: every byte exactly once from the descriptor, none before the upload starts", async () => {
+    const path = join(tmp, "core.once");
+    const size = 17 * MiB + 99;
+    writeCore(path, size, { comm: "once" }, coreBlock(5));
+    const original = readFileSync(path);
+    const fh = await open(path);
+    const reads: { position: number; bytes: number }[] = [];
+    let firstPart = -1;
+    const st = storage();
+    const client = createS3Client(st);
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === "UploadPartCommand" && firstPart < 0) firstPart = reads.length;
+        return next(args);
+      },
+      { step: "initialize", name: "testFirstPart" },
+    );
+    const counted = new Proxy(fh, {
+      get(target, prop) {
+        if (prop === "read") {
+          return async (buf: Buffer, off: number, len: number, pos: number) => {
+            const r = await target.read(buf, off, len, pos);
+            reads.push({ position: pos, bytes: r.bytesRead });
+            return r;
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const key = "corefiles/ns/p/t-core.once";
+    const obj = await createS3Store(st, client).put({
+      fh: counted,
+      size,
+      key,
+      md5: true,
+      metadata: {},
+    });
+    await fh.close();
+    expect(obj.sha256).toBe(sha(original));
+    expect(reads.reduce((n, r) => n + r.bytes, 0)).toBe(size);
+    // consecutive, never the same offset twice
+    let at = 0;
+    for (const r of reads) {
+      expect(r.position).toBe(at);
+      at += r.bytes;
+    }
+    // lib-storage starts the first part once 8 MiB were read: nothing was read ahead for a digest
+    expect(firstPart).toBeGreaterThan(0);
+    expect(reads.slice(0, firstPart).reduce((n, r) => n + r.bytes, 0)).toBeLessThan(size);
+  });
+
+  it("a core of exactly one or two parts, or one byte more, is stored whole", async () => {
+    const st = storage();
+    const store = createS3Store(st, createS3Client(st));
+    for (const size of [8 * MiB, 8 * MiB + 1, 16 * MiB]) {
+      const path = join(tmp, `core.exact.${size}`);
+      writeCore(path, size, { comm: "exact" }, coreBlock(9));
+      const original = readFileSync(path);
+      const fh = await open(path);
+      const key = `exact/${size}`;
+      const obj = await store.put({ fh, size, key, metadata: {} });
+      await fh.close();
+      expect(obj.storedBytes).toBe(size);
+      expect(sha(await body(key))).toBe(sha(original));
+      await expectSidecar(s3.client, "cores", key, { sha256: sha(original), size });
+    }
+  });
+
+  it("embeds the crash report, or why there is none, in the sidecar", async () => {
+    const path = join(tmp, "core.crash");
+    writeCore(path, 300_000, { comm: "crashy", signal: 6 });
+    const fh = await open(path);
+    const report = await crashReport(
+      async (offset, length) => {
+        const buf = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(buf, 0, length, offset);
+        return buf.subarray(0, bytesRead);
+      },
+      { fileSize: 300_000 },
+    );
+    const st = storage();
+    const store = createS3Store(st, createS3Client(st));
+    await store.put({ fh, size: 300_000, key: "r/with", metadata: {}, report });
+    await store.put({
+      fh,
+      size: 300_000,
+      key: "r/without",
+      metadata: {},
+      crashError: "not an ELF core",
+    });
+    await fh.close();
+    const sha256 = sha(readFileSync(path));
+    const withReport = await expectSidecar(s3.client, "cores", "r/with", { sha256, size: 300_000 });
+    expect(withReport.crash).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(withReport.crash?.death?.signalName).toBe("SIGABRT");
+    const without = await expectSidecar(s3.client, "cores", "r/without", {
+      sha256,
+      size: 300_000,
+    });
+    expect(without.crash).toBeNull();
+    expect(without.crashError).toBe("not an ELF core");
+  });
 
   it("fails (and says why) when the bucket does not exist", async () => {
     const path = join(tmp, "core.nobucket");
@@ -175,6 +301,103 @@ describe("S3 store", () => {
       createS3Store(st, createS3Client(st)).put({ fh, size: 10_000, key: "k", metadata: {} }),
     ).rejects.toThrow(/bucket/i);
     await fh.close();
+  });
+
+  describe("verification against a store that misbehaves", () => {
+    afterAll(() => s3.faults([]));
+    async function attempt(name: string, size: number, over: Partial<StorageSettings> = {}) {
+      const path = join(tmp, name);
+      writeCore(path, size, { comm: "verify" });
+      const fh = await open(path);
+      try {
+        const st = storage(over);
+        return await createS3Store(st, createS3Client(st)).put({
+          fh,
+          size,
+          key: `verify/${name}`,
+          metadata: {},
+        });
+      } finally {
+        await fh.close();
+      }
+    }
+    const sidecarKeys = /\.report\.json$/;
+
+    it("an upload aborted while the store holds a part (shutdown): rejects at once, nothing stored", async () => {
+      s3.faults([{ method: "PUT", key: /core\.aborted/, action: "hang" }]);
+      const path = join(tmp, "core.aborted");
+      writeCore(path, 17 * MiB, { comm: "verify" });
+      const fh = await open(path);
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error("shutting down")), 500);
+      const started = Date.now();
+      const st = storage();
+      const err = await createS3Store(st, createS3Client(st))
+        .put({ fh, size: 17 * MiB, key: "verify/core.aborted", metadata: {}, signal: ac.signal })
+        .catch((e: unknown) => e);
+      await fh.close();
+      s3.faults([]);
+      expect(String(err)).toMatch(/abort|shutting down/i);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect(
+        s3.client.send(new HeadObjectCommand({ Bucket: "cores", Key: "verify/core.aborted" })),
+      ).rejects.toThrow();
+    });
+
+    it("the sidecar lost by the store: a VerifyError", async () => {
+      s3.faults([{ method: "PUT", key: sidecarKeys, action: "lose" }]);
+      const err = await attempt("core.lost", 9 * MiB + 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerifyError);
+      expect(String(err)).toMatch(
+        /the sidecar verify\/core\.lost\.report\.json is not in the store after it was written/,
+      );
+    });
+
+    it("the sidecar reads back with another sha256: a VerifyError", async () => {
+      const other = "0".repeat(64);
+      s3.faults([
+        {
+          method: "GET",
+          key: sidecarKeys,
+          action: "rewrite",
+          rewrite: (b) =>
+            Buffer.from(b.toString().replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${other}"`)),
+        },
+      ]);
+      const err = await attempt("core.othersha", 300_000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerifyError);
+      expect(String(err)).toMatch(
+        new RegExp(
+          `reads back sha256 ${other} and 300000 bytes, [0-9a-f]{64} and 300000 were streamed`,
+        ),
+      );
+    });
+
+    it("the sidecar reads back garbled: a VerifyError", async () => {
+      s3.faults([
+        {
+          method: "GET",
+          key: sidecarKeys,
+          action: "rewrite",
+          rewrite: (b) => b.subarray(0, b.length >> 1),
+        },
+      ]);
+      const err = await attempt("core.garbled", 300_000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerifyError);
+      expect(String(err)).toMatch(/the sidecar \S+ does not read back: the sidecar is not JSON/);
+    });
+
+    it("the object is not the size that was sent (plain and compressed): a VerifyError, no sidecar written", async () => {
+      s3.faults([{ method: "HEAD", key: /core\.short/, action: "size", size: (n) => n - 1 }]);
+      for (const compression of ["none", "zstd"] as const) {
+        const name = `core.short.${compression}`;
+        const before = s3.requests.length;
+        const err = await attempt(name, 9 * MiB + 5, { compression }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(VerifyError);
+        expect(String(err)).toMatch(/stored object is \d+ bytes, \d+ were sent/);
+        expect(s3.requests.slice(before).filter((r) => r.url.includes(".report.json"))).toEqual([]);
+      }
+    });
   });
 
   it("refuses to store a core that is not the size it was when it looked complete", async () => {
@@ -208,10 +431,22 @@ describe("cfs store", () => {
         string,
         string
       >;
-      expect(meta).toMatchObject({
-        pod: "p",
-        sha256: sha(original),
-        "original-size": String(original.length),
+      expect(meta).toEqual({ pod: "p", "original-size": String(original.length) });
+      const side = JSON.parse(readFileSync(`${join(mount, key)}.report.json`, "utf8")) as Record<
+        string,
+        Record<string, unknown>
+      >;
+      expect(obj.sidecarKey).toBe(`${key}.report.json`);
+      expect(side).toMatchObject({
+        schemaVersion: 1,
+        core: {
+          key,
+          sha256: sha(original),
+          size: original.length,
+          storedBytes: copy.length,
+          compression,
+        },
+        crash: null,
       });
     }
   });
