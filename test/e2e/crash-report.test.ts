@@ -5,6 +5,7 @@
 // `kubectl coredog events` shows it and follows the fingerprint; the cloudevents receiver gets a valid structured
 // CloudEvent whose data is the report.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,12 +151,16 @@ Watcher:
     );
     expect(side.ContentType).toBe("application/json");
     const sidecar = JSON.parse(await side.Body!.transformToString()) as Sidecar;
-    return { key, metadata: head.Metadata ?? {}, sidecar };
+    const core = await rig.s3.client.send(new GetObjectCommand({ Bucket: "crashes", Key: key }));
+    const sha256 = createHash("sha256")
+      .update(await core.Body!.transformToByteArray())
+      .digest("hex");
+    return { key, metadata: head.Metadata ?? {}, sidecar, sha256 };
   }
 
   const first = await crashPod("crash-1");
   expect(first.sidecar.schemaVersion).toBe(1);
-  expect(first.sidecar.core).toMatchObject({ key: first.key, sha256: first.metadata.sha256 });
+  expect(first.sidecar.core).toMatchObject({ key: first.key, sha256: first.sha256 });
   const report = first.sidecar.crash!;
   expect(report).not.toBeNull();
   const fp = report.fingerprint;

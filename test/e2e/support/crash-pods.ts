@@ -59,6 +59,9 @@ NoticeChannel:
 Watcher:
   quietSeconds: 0.5
   rescanSeconds: 5
+# These tests crash the same program in many pods: one fingerprint, over the default 5 per hour.
+Limits:
+  perFingerprint: { max: 100, window: 1h }
 `,
   );
   const watcher = startWatcherProc(

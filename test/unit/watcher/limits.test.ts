@@ -102,8 +102,11 @@ describe("limits in the watcher", () => {
     // a different crash during the storm is stored at once
     put(l, "shop/api-1/app/core.other.200", 64 * 1024, "other", 11);
     await until("other stored", async () => (await keys(b)).some((k) => k.includes("core.other")));
-    await until("3 uploads counted", async () =>
-      /coredog_watcher_cores_uploaded_total 3/.test(await metrics(wp)),
+    await until(
+      "3 uploads counted and reported",
+      async () =>
+        /coredog_watcher_cores_uploaded_total 3/.test(await metrics(wp)) &&
+        wp.reporter.uploads.length === 3,
     );
     const m = await metrics(wp);
     expect(m).toMatch(/coredog_watcher_cores_skipped_total\{reason="rate"\} 3/);
@@ -136,7 +139,7 @@ describe("limits in the watcher", () => {
     wp = await start(l, yaml);
     const second = put(l, "shop/api-1/app/core.app.2", 32 * 1024);
     await wp.waitFor(/core skipped \(limit rate\): .*core\.app\.2/);
-    expect(existsSync(second)).toBe(false);
+    await until("deleted", () => !existsSync(second));
     expect(await keys(b)).toHaveLength(1);
   });
 
@@ -145,7 +148,8 @@ describe("limits in the watcher", () => {
     const wp = await start(l, yaml);
     const big = put(l, "shop/api-1/app/core.app.9", 300 * 1024);
     await wp.waitFor(/core skipped \(limit maxCoreSize\)/);
-    expect(existsSync(big)).toBe(false);
+    // The log line comes first, then the deletion.
+    await until("deleted", () => !existsSync(big));
     expect(await keys(b)).toEqual([]);
     const r = wp.reporter.limits.find((x) => x.kind === "too-large")!;
     expect(r.notice).toBe(true);
