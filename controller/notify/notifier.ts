@@ -185,7 +185,9 @@ export function groupKey(report: CoreReport, kind: NoticeKind): string {
   const who = owner
     ? `${owner.kind}/${owner.name}`
     : `Pod/${report.podInfo?.name || report.pod || report.path}`;
-  if (report.report) return `${kind}|${ns}|${who}|fingerprint ${report.report.fingerprint.id}`;
+  // The container too: two containers of one pod are two programs to their owners, even with one bug.
+  if (report.report)
+    return `${kind}|${ns}|${who}|${report.container ?? ""}|fingerprint ${report.report.fingerprint.id}`;
   const signal = report.core.signalName ?? report.core.signal ?? "";
   return `${kind}|${ns}|${who}|${report.container ?? ""}|${report.core.executable ?? ""}|${signal}`;
 }
@@ -315,7 +317,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
             g.last = { report, kind, error };
             log.info(
               { file: report.filename, group: key, count: g.count },
-              `notice grouped: ${report.report ? `same owner and fingerprint ${report.report.fingerprint.short}` : "same owner, container, executable and signal"} within ${formatWindow(g.windowSeconds)} (${g.count} so far)`,
+              `notice grouped: ${report.report ? `same owner, container and fingerprint ${report.report.fingerprint.short}` : "same owner, container, executable and signal"} within ${formatWindow(g.windowSeconds)} (${g.count} so far)`,
             );
             return;
           }

@@ -186,7 +186,7 @@ describe("notices with a crash report", () => {
     await n.stop();
     const grouped = lines.filter((l) => l.includes("notice grouped"));
     expect(grouped).toHaveLength(1);
-    expect(grouped[0]).toContain(`same owner and fingerprint ${SHORT} within 1 min`);
+    expect(grouped[0]).toContain(`same owner, container and fingerprint ${SHORT} within 1 min`);
     const texts = rx.received("slack").map((r) => (r.body as { text: string }).text);
     // the first of each fingerprint at once, then the summary of the grouped one
     expect(texts).toHaveLength(3);
