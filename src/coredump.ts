@@ -2,6 +2,7 @@
 // watcher knows about a stored core. Shared by the watcher (writes), the plugin (reads) and retention.
 import { fallbackCrashKey, type CrashKeyParts } from "./core-limits.js";
 import { frameText } from "./crash-summary.js";
+import { sidecarKey } from "./core-sidecar.js";
 import type { CrashReport } from "./crash-report.js";
 import { sha256Hex } from "./sha256.js";
 
@@ -184,6 +185,4 @@ export function namespaceKeyPrefix(storeDir: string, namespace: string): string 
 }
 
 /** The sidecar document stored beside each core. */
-export function reportKeyOf(key: string): string {
-  return `${key}.report.json`;
-}
+export const reportKeyOf = sidecarKey;

@@ -43,7 +43,8 @@ interface Pull {
     creationTimestamp?: string;
     resourceVersion?: string;
   };
-  spec?: { coreDump?: string };
+  /** object: the core (default) or its sidecar document (`crashes show`). */
+  spec?: { coreDump?: string; object?: "core" | "report" };
   status?: { url?: string; expiresAt?: string; error?: string };
 }
 
@@ -252,9 +253,10 @@ export class RecordKeeper {
       return {
         error: `CoreDump ${target} points outside namespace ${ns}'s cores (${key}); not signing it`,
       };
+    const object = pull.spec?.object === "report" ? reportKeyOf(key) : key;
     try {
       const secs = Math.min(PULL_URL_SECONDS, s.storage.presignedUrlExpireSeconds);
-      const url = await this.o.storage(s).presignGet(record.spec.storage.bucket, key, secs);
+      const url = await this.o.storage(s).presignGet(record.spec.storage.bucket, object, secs);
       return { url, expiresAt: seconds(this.now() + secs * 1000) };
     } catch (err) {
       return { error: `could not sign a download link: ${errorText(err)}` };

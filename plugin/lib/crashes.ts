@@ -9,6 +9,9 @@ import { formatBytes } from "../../src/template.js";
 import type { Cluster } from "./kube.js";
 import { age, type Column } from "./output.js";
 import { UserError } from "./errors.js";
+import { requestDownloadLink } from "./pull-request.js";
+import { parseSidecar, type CoreSidecar } from "../../src/core-sidecar.js";
+import { errorText } from "../../src/error-text.js";
 
 export async function listCoreDumps(
   cluster: Cluster,
@@ -220,4 +223,23 @@ export function describeCrash(r: CoreDump): string {
     `Pull:${" ".repeat(width - 5)}kubectl coredog pull ${r.metadata.name} -n ${r.metadata.namespace}`,
   );
   return out.join("\n");
+}
+
+/**
+ * The sidecar document beside a record's core (the whole crash report), through a short-lived link from the
+ * watcher holding the records' Lease, as for a pull. Never throws: what stopped it is the error.
+ */
+export async function fetchCrashReport(
+  cluster: Cluster,
+  namespace: string,
+  name: string,
+): Promise<{ doc: CoreSidecar } | { error: string }> {
+  try {
+    const link = await requestDownloadLink(cluster, namespace, name, 15_000, "report");
+    const res = await fetch(link.url, { signal: AbortSignal.timeout(15_000) });
+    if (!res.ok) return { error: `the store answered HTTP ${res.status} for the report` };
+    return { doc: parseSidecar(await res.text()) };
+  } catch (err) {
+    return { error: errorText(err) };
+  }
 }

@@ -23,6 +23,7 @@ export async function requestDownloadLink(
   namespace: string,
   record: string,
   timeoutMs = 30_000,
+  object: "core" | "report" = "core",
 ): Promise<{ url: string; expiresAt: string }> {
   let created: PullObject;
   try {
@@ -33,7 +34,7 @@ export async function requestDownloadLink(
         apiVersion: COREDUMP_API_VERSION,
         kind: COREDUMP_PULL_KIND,
         metadata: { generateName: `${record.slice(0, 50)}-` },
-        spec: { coreDump: record },
+        spec: { coreDump: record, ...(object === "report" ? { object } : {}) },
       },
     })) as PullObject;
   } catch (err) {

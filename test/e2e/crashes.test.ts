@@ -192,12 +192,24 @@ describe("kubectl coredog crashes, show and pull", () => {
     expect(out).toMatch(new RegExp(`${record.spec.fingerprint.short}\\s+${g.count}\\s`));
   });
 
-  it("crashes show prints the whole record", async () => {
+  it("crashes show prints the whole record and the whole crash report", async () => {
     const out = await kubectl("coredog", "crashes", "show", record.metadata.name, "-n", "shop");
     expect(out).toMatch(/Signal:\s+SIGSEGV \(11\)/);
     expect(out).toContain(record.spec.fingerprint.id);
     expect(out).toContain("Backtrace (crashing thread):");
     expect(out).toContain(`kubectl coredog pull ${record.metadata.name} -n shop`);
+    // The whole crash report, read from the sidecar beside the core through a short-lived link.
+    expect(out).toContain("Crash report (schema 1");
+    expect(out).toMatch(/Registers:\n {2}\S+/);
+    expect(out).toMatch(/\brip\s+0x[0-9a-f]+/);
+    expect(out).toContain("Backtrace (crashing thread, whole):");
+    expect(out).toMatch(/Modules:\n(.*\n)*.*build-id [0-9a-f]{40}/);
+    const json = JSON.parse(
+      await kubectl("coredog", "crashes", "show", record.metadata.name, "-n", "shop", "-o", "json"),
+    );
+    expect(json.record.metadata.name).toBe(record.metadata.name);
+    expect(json.report.core.sha256).toBe(record.spec.storage.sha256);
+    expect(json.report.crash.fingerprint.id).toBe(record.spec.fingerprint.id);
     const missing = await rig.kubectl(["coredog", "crashes", "show", "nope", "-n", "shop"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("error: CoreDump nope does not exist in namespace shop");

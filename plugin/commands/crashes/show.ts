@@ -1,10 +1,12 @@
 import { Args } from "@oclif/core";
 import { BaseCommand, namespaceFlag, outputFlag } from "../../lib/base.js";
-import { describeCrash, getCoreDump } from "../../lib/crashes.js";
+import { describeCrash, fetchCrashReport, getCoreDump } from "../../lib/crashes.js";
+import { describeReport } from "../../lib/crash-report-text.js";
 import { stringify } from "yaml";
 
 export default class CrashesShow extends BaseCommand {
-  static override summary = "One crash: where, how it died, its backtrace, where the core is";
+  static override summary =
+    "One crash: where, how it died, its whole crash report (registers, backtrace, threads, modules), where the core is";
   static override examples = ["<%= config.bin %> crashes show api-7d9f-3c1a2b4d5e -n shop"];
   static override args = {
     name: Args.string({ description: "the CoreDump's name", required: true }),
@@ -17,9 +19,21 @@ export default class CrashesShow extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(CrashesShow);
     const cluster = await this.connect(flags);
-    const record = await getCoreDump(cluster, await this.namespaceOf(flags), args.name);
-    if (flags.output === "json") this.log(JSON.stringify(record, null, 2));
-    else if (flags.output === "yaml") this.log(stringify(record).trimEnd());
-    else this.log(describeCrash(record));
+    const namespace = await this.namespaceOf(flags);
+    const record = await getCoreDump(cluster, namespace, args.name);
+    // The whole report lives beside the core in storage: fetched through the same short-lived link as a pull.
+    const sidecar = await fetchCrashReport(cluster, namespace, args.name);
+    if (flags.output === "json" || flags.output === "yaml") {
+      const both = { record, report: "error" in sidecar ? { error: sidecar.error } : sidecar.doc };
+      this.log(flags.output === "json" ? JSON.stringify(both, null, 2) : stringify(both).trimEnd());
+      return;
+    }
+    this.log(describeCrash(record));
+    if ("error" in sidecar) this.log(`Crash report: not shown: ${sidecar.error}`);
+    else if (sidecar.doc.crash) this.log(describeReport(sidecar.doc.crash));
+    else
+      this.log(
+        `Crash report: none (${sidecar.doc.crashError ?? "the core could not be read as one"})`,
+      );
   }
 }
