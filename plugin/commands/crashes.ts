@@ -1,5 +1,11 @@
 import { Flags } from "@oclif/core";
-import { BaseCommand, namespaceFlags, outputFlag, selectorFlag } from "../lib/base.js";
+import {
+  BaseCommand,
+  durationFlagMs,
+  namespaceFlags,
+  outputFlag,
+  selectorFlag,
+} from "../lib/base.js";
 import {
   crashColumns,
   groupColumns,
@@ -7,9 +13,7 @@ import {
   listCoreDumps,
   selectCrashes,
 } from "../lib/crashes.js";
-import { UserError } from "../lib/errors.js";
 import { formatList, formatTable } from "../lib/output.js";
-import { parseDuration } from "../../src/duration.js";
 
 export default class Crashes extends BaseCommand {
   static override summary =
@@ -34,16 +38,8 @@ export default class Crashes extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Crashes);
-    let since: number | undefined;
-    if (flags.since !== undefined) {
-      const ms = parseDuration(flags.since);
-      if (ms === null)
-        throw new UserError(
-          `--since "${flags.since}" is not a duration`,
-          "write e.g. 30m, 24h or 7d",
-        );
-      since = Date.now() - ms;
-    }
+    const sinceMs = durationFlagMs("since", flags.since);
+    const since = sinceMs === undefined ? undefined : Date.now() - sinceMs;
     const cluster = await this.connect(flags);
     const all = flags["all-namespaces"];
     const namespace = all ? undefined : await this.namespaceOf(flags);

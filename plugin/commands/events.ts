@@ -1,5 +1,5 @@
 import { Flags } from "@oclif/core";
-import { BaseCommand, namespaceFlags, outputFlag } from "../lib/base.js";
+import { BaseCommand, durationFlagMs, namespaceFlags, outputFlag } from "../lib/base.js";
 import { UserError } from "../lib/errors.js";
 import {
   eventColumns,
@@ -10,7 +10,6 @@ import {
   listWatcherEvents,
 } from "../lib/events.js";
 import { columnWidths, formatList, formatTable } from "../lib/output.js";
-import { parseDuration } from "../../src/duration.js";
 
 export default class Events extends BaseCommand {
   static override summary = "What the watchers did: cores captured, uploaded, failed";
@@ -36,16 +35,8 @@ export default class Events extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Events);
-    let since: number | undefined;
-    if (flags.since !== undefined) {
-      const ms = parseDuration(flags.since);
-      if (ms === null)
-        throw new UserError(
-          `--since "${flags.since}" is not a duration`,
-          "write e.g. 10m, 2h or 1d",
-        );
-      since = Date.now() - ms;
-    }
+    const sinceMs = durationFlagMs("since", flags.since);
+    const since = sinceMs === undefined ? undefined : Date.now() - sinceMs;
     const fp = flags.fingerprint;
     if (fp !== undefined && !/^[0-9a-fA-F]{1,12}$/.test(fp))
       throw new UserError(

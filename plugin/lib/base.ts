@@ -1,7 +1,8 @@
 // What every kubectl-coredog command shares: kubectl's flags, the cluster connection, and errors for people.
 import { Args, Command, Flags, type Interfaces } from "@oclif/core";
 import { connect, type Cluster } from "./kube.js";
-import { explainKubeError } from "./errors.js";
+import { UserError, explainKubeError } from "./errors.js";
+import { parseDuration } from "../../src/duration.js";
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)["baseFlags"] & T["flags"]
@@ -122,3 +123,12 @@ export const dryRunFlag = Flags.boolean({
   description: "print what would change, change nothing",
   default: false,
 });
+
+/** A duration flag (`--since 24h`) in milliseconds; undefined when not given; a clear error when not a duration. */
+export function durationFlagMs(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === null)
+    throw new UserError(`--${flag} "${value}" is not a duration`, "write e.g. 30m, 24h or 7d");
+  return ms;
+}

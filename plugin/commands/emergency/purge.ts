@@ -1,10 +1,8 @@
 import { Flags } from "@oclif/core";
-import { BaseCommand, dryRunFlag, outputFlag, yesFlag } from "../../lib/base.js";
+import { BaseCommand, durationFlagMs, dryRunFlag, outputFlag, yesFlag } from "../../lib/base.js";
 import { confirm } from "../../lib/confirm.js";
-import { UserError } from "../../lib/errors.js";
 import { formatList, formatTable } from "../../lib/output.js";
 import { purgeNodes, resolveNodes, type PurgedFile } from "../../lib/purge.js";
-import { parseDuration } from "../../../src/duration.js";
 import { formatBytes } from "../../../src/template.js";
 
 export default class Purge extends BaseCommand {
@@ -30,16 +28,8 @@ export default class Purge extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Purge);
-    let olderThanMinutes: number | undefined;
-    if (flags["older-than"] !== undefined) {
-      const ms = parseDuration(flags["older-than"]);
-      if (ms === null)
-        throw new UserError(
-          `--older-than "${flags["older-than"]}" is not a duration`,
-          "write e.g. 30m, 6h or 2d",
-        );
-      olderThanMinutes = ms / 60_000;
-    }
+    const olderMs = durationFlagMs("older-than", flags["older-than"]);
+    const olderThanMinutes = olderMs === undefined ? undefined : olderMs / 60_000;
     const cluster = await this.connect(flags);
     const nodes = await resolveNodes(cluster, flags.node, flags["all-nodes"]);
     const listedAt = new Date();
