@@ -10,6 +10,7 @@ import { review, statusBody, type NamespaceLookup, type Outcome } from "./admiss
 import { pinoLineLog, type LineLog } from "./lines.js";
 import type { WebhookMetrics } from "./metrics.js";
 import { errorText } from "../../src/error-text.js";
+import { createReplyBatch } from "./reply-batch.js";
 
 /** kube-apiserver refuses request bodies over 3 MiB, so no real AdmissionReview is larger. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -106,6 +107,19 @@ export function createWebhookServer(
     res.writeHead(status, headers);
     res.end(body);
     metrics.request(path, status, (performance.now() - started) / 1000);
+  }
+
+  const batch = createReplyBatch((err) => {
+    log.error({ error: errorText(err) }, "internal error writing an admission answer");
+    metrics.error("internal");
+  });
+
+  /** An admission answer: written with the others of this event-loop turn (see reply-batch.ts). */
+  function sendAnswer(res: ServerResponse, status: number, body: string, started: number): void {
+    batch(() => {
+      if (res.destroyed || res.headersSent) return;
+      send(res, MUTATE_PATH, status, body, started);
+    });
   }
 
   function done(): void {
@@ -230,7 +244,7 @@ export function createWebhookServer(
 
   function answer(res: ServerResponse, started: number, outcome: Outcome): void {
     if (res.destroyed) return;
-    send(res, MUTATE_PATH, outcome.status, outcome.body, started);
+    sendAnswer(res, outcome.status, outcome.body, started);
     record(outcome);
   }
 
@@ -238,7 +252,7 @@ export function createWebhookServer(
   function fail(res: ServerResponse, started: number, err: Error): void {
     log.error({ error: err.message }, "internal error in admission review");
     metrics.error("internal");
-    if (!res.headersSent) send(res, MUTATE_PATH, 500, statusBody(500, "internal error"), started);
+    sendAnswer(res, 500, statusBody(500, "internal error"), started);
   }
 
   function record(o: Outcome): void {

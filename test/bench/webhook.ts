@@ -141,6 +141,8 @@ const hook = spawnLogged("webhook", [
   config,
   "--kubeconfig",
   kubeconfig,
+  // BENCH_WEBHOOK_ARGS: extra flags for the webhook, e.g. "--log-level warn" to see what the lines cost.
+  ...(process.env.BENCH_WEBHOOK_ARGS ?? "").split(" ").filter(Boolean),
 ]);
 const hookPort = Number(
   (
