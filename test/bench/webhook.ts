@@ -372,5 +372,11 @@ await Promise.all(
 );
 api.closeAllConnections();
 api.close();
+// Steadier than throughput on a shared machine: the servers' own CPU per request (main thread), bare over webhook.
+const cpuRatio = (w: Workload) =>
+  median(results[w].webhook.map((o, i) => results[w].bare[i]!.cpuUs / o.cpuUs));
+console.log(
+  `bare/webhook CPU per request (main thread): opted in ${cpuRatio("inject").toFixed(3)}, mixed ${cpuRatio("mixed").toFixed(3)}`,
+);
 console.log(`webhook/bare throughput ratio: ${ratio("inject").toFixed(3)}`);
 console.log(`webhook/bare mixed throughput ratio: ${ratio("mixed").toFixed(3)}`);
