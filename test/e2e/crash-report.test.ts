@@ -14,7 +14,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { CrashReport } from "../../src/crash-report.js";
 import { NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
+import {
+  makeLayout,
+  s3StorageYaml,
+  startWatcherProc,
+  type WatcherProc,
+} from "../unit/watcher/harness.js";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/crash");
 let rig: Rig;
@@ -102,15 +107,7 @@ it("a real crash: report beside the core, fingerprint in the metadata, notices, 
   scratch = layout.root;
   writeFileSync(
     layout.config,
-    `StorageConfig:
-  protocol: s3
-  S3Endpoint: ${rig.s3.endpoint}
-  s3Region: ${rig.s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${rig.s3.accessKeyId}
-  s3SecretAccessKey: ${rig.s3.secretAccessKey}
-  StoreDir: corefiles
-DeleteLocalCorefile: true
+    `${s3StorageYaml(rig.s3, "crashes")}DeleteLocalCorefile: true
 NoticeChannel:
   - chan: slack
     webhookurl: ${rig.receivers.url("slack")}

@@ -19,7 +19,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
 import { isCoreKey } from "../rig/s3.js";
-import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
+import {
+  makeLayout,
+  s3StorageYaml,
+  startWatcherProc,
+  type WatcherProc,
+} from "../unit/watcher/harness.js";
 import { admitted } from "./support/crash-pods.js";
 
 const N = 2;
@@ -80,15 +85,7 @@ function filesUnder(dir: string): string {
 }
 
 function settings(): string {
-  return `StorageConfig:
-  protocol: s3
-  S3Endpoint: ${rig.s3.endpoint}
-  s3Region: ${rig.s3.region}
-  S3Bucket: ${BUCKET}
-  s3AccesskeyID: ${rig.s3.accessKeyId}
-  s3SecretAccessKey: ${rig.s3.secretAccessKey}
-  StoreDir: corefiles
-DeleteLocalCorefile: true
+  return `${s3StorageYaml(rig.s3, BUCKET)}DeleteLocalCorefile: true
 NoticeChannel:
   - chan: slack
     webhookurl: ${rig.receivers.url("slack")}

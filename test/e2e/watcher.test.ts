@@ -10,7 +10,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseNodeState } from "../../src/node-state.js";
 import { ANNOTATION_NODE_STATE, CORE_PATTERN, NODE_DUMP_DIR } from "../../src/names.js";
 import { startRig, type Rig } from "../rig/index.js";
-import { makeLayout, startWatcherProc, type WatcherProc } from "../unit/watcher/harness.js";
+import {
+  makeLayout,
+  s3StorageYaml,
+  startWatcherProc,
+  type WatcherProc,
+} from "../unit/watcher/harness.js";
 import { coreKeys, expectSidecar } from "../unit/watcher/stored.js";
 
 let rig: Rig;
@@ -73,15 +78,7 @@ it("a crashing pod's core is stored, verified, deleted, recorded as an Event and
   scratch = layout.root;
   writeFileSync(
     layout.config,
-    `StorageConfig:
-  protocol: s3
-  S3Endpoint: ${rig.s3.endpoint}
-  s3Region: ${rig.s3.region}
-  S3Bucket: crashes
-  s3AccesskeyID: ${rig.s3.accessKeyId}
-  s3SecretAccessKey: ${rig.s3.secretAccessKey}
-  StoreDir: corefiles
-DeleteLocalCorefile: true
+    `${s3StorageYaml(rig.s3, "crashes")}DeleteLocalCorefile: true
 NoticeChannel:
   - chan: slack
     webhookurl: ${rig.receivers.url("slack")}

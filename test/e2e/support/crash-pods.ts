@@ -7,7 +7,12 @@ import fastJsonPatch from "fast-json-patch";
 import { decide, injectionPatch } from "../../../src/injection.js";
 import { NODE_DUMP_DIR } from "../../../src/names.js";
 import type { Rig } from "../../rig/index.js";
-import { makeLayout, startWatcherProc, type WatcherProc } from "../../unit/watcher/harness.js";
+import {
+  makeLayout,
+  s3StorageYaml,
+  startWatcherProc,
+  type WatcherProc,
+} from "../../unit/watcher/harness.js";
 
 /** bash that dumps core `after` seconds after it starts (Kubernetes would turn $$ into $). */
 export const crash = (after: number | string = 1): string[] => [
@@ -44,15 +49,7 @@ export async function startWatcher(
   const layout = makeLayout("cdw-e2e-");
   writeFileSync(
     layout.config,
-    `StorageConfig:
-  protocol: s3
-  S3Endpoint: ${rig.s3.endpoint}
-  s3Region: ${rig.s3.region}
-  S3Bucket: ${bucket}
-  s3AccesskeyID: ${rig.s3.accessKeyId}
-  s3SecretAccessKey: ${rig.s3.secretAccessKey}
-  StoreDir: corefiles
-DeleteLocalCorefile: true
+    `${s3StorageYaml(rig.s3, bucket)}DeleteLocalCorefile: true
 NoticeChannel:
   - chan: slack
     webhookurl: ${rig.receivers.url("slack")}

@@ -15,13 +15,9 @@ export interface S3Like {
   secretAccessKey: string;
 }
 
-export function settingsYaml(
-  s3: S3Like | undefined,
-  bucket: string,
-  extra: Record<string, string> = {},
-): string {
-  const storage = s3
-    ? `StorageConfig:
+/** The `StorageConfig` block for an S3 store (the rig's, or any other), cores under `corefiles/`. */
+export function s3StorageYaml(s3: S3Like, bucket: string): string {
+  return `StorageConfig:
   protocol: s3
   S3Endpoint: ${s3.endpoint}
   s3Region: ${s3.region}
@@ -29,7 +25,16 @@ export function settingsYaml(
   s3AccesskeyID: ${s3.accessKeyId}
   s3SecretAccessKey: ${s3.secretAccessKey}
   StoreDir: corefiles
-  PresignedURLExpireSeconds: 600
+`;
+}
+
+export function settingsYaml(
+  s3: S3Like | undefined,
+  bucket: string,
+  extra: Record<string, string> = {},
+): string {
+  const storage = s3
+    ? `${s3StorageYaml(s3, bucket)}  PresignedURLExpireSeconds: 600
   compression: ${extra.compression ?? "none"}
 `
     : "";
