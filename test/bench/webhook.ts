@@ -7,11 +7,19 @@
 // whose loader wraps every named closure in a `__name` call that the production code does not pay.
 // Last lines: `webhook/bare throughput ratio: <r>` (all opted in), then
 // `webhook/bare mixed throughput ratio: <r>`, each the median of the rounds' ratios.
+//
+// BENCH_WEBHOOK_VARIANT (comma-separated) measures what the parts cost, by building the webhook
+// with a part taken out (for measuring only; the answers stay the same bytes):
+//   review-free  review() remembers its outcome per body, so a request costs a lookup by its text
+//                instead of parsing and deciding (the bench sends three distinct bodies): the
+//                ratio is the most that any faster review could give;
+//   lines-off    the per-decision log lines are not written.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:https";
+import { createServer as createNetServer } from "node:net";
 import { cpus, loadavg as loadAvg } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 import {
@@ -100,6 +108,15 @@ async function waitForLine(
   throw new Error(`${re} not seen in ${file}:\n${readFileSync(file, "utf8")}`);
 }
 
+/** A port free on loopback now (the webhook is told which to use, so that it needs no log line to say). */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const { port } = probe.address() as { port: number };
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
 function spawnLogged(name: string, args: string[]): { child: ChildProcess; log: string } {
   const log = join(dir, `${name}.log`);
   const fd = openSync(log, "w");
@@ -111,7 +128,47 @@ function spawnLogged(name: string, args: string[]): { child: ChildProcess; log: 
 // The webhook, as the real program: `coredog-controller webhook` compiled from this checkout.
 mkdirSync(compiled, { recursive: true });
 writeFileSync(join(compiled, "package.json"), '{"type":"module"}\n');
+const variant = new Set((process.env.BENCH_WEBHOOK_VARIANT ?? "").split(",").filter(Boolean));
+for (const v of variant)
+  if (v !== "review-free" && v !== "lines-off")
+    throw new Error(`unknown BENCH_WEBHOOK_VARIANT part ${v}`);
+/** Source edits for the variant: [file, the text replaced, its replacement]. */
+const edits: [string, string, string][] = [];
+if (variant.has("review-free"))
+  edits.push([
+    "controller/webhook/admission.ts",
+    "export function review(",
+    `const remembered = new Map<string, Outcome | Promise<Outcome>>();
+export function review(text: string, namespaces: NamespaceLookup): Outcome | Promise<Outcome> {
+  let o = remembered.get(text);
+  if (o === undefined) remembered.set(text, (o = reviewEachTime(text, namespaces)));
+  return o;
+}
+function reviewEachTime(`,
+  ]);
+if (variant.has("lines-off"))
+  edits.push([
+    "controller/webhook/lines.ts",
+    "): LineLog {\n",
+    "): LineLog {\n  if (format !== undefined) return () => {};\n",
+  ]);
 await build({
+  plugins: [
+    {
+      name: "bench-variant",
+      setup(b) {
+        for (const [file, from, to] of edits) {
+          const path = join(ROOT, file);
+          b.onLoad({ filter: new RegExp(`${file.replace(/[./]/g, "\\$&")}$`) }, () => {
+            const source = readFileSync(path, "utf8");
+            if (!source.includes(from))
+              throw new Error(`${file}: ${JSON.stringify(from)} not found`);
+            return { contents: source.replace(from, to), loader: "ts", resolveDir: dirname(path) };
+          });
+        }
+      },
+    },
+  ],
   entryPoints: {
     webhook: join(ROOT, "controller/webhook/cli.ts"),
     // loaded by log-sink.ts as ./log-worker.js beside the code
@@ -127,12 +184,13 @@ await build({
 });
 // BENCH_WEBHOOK_NODE_OPTIONS: extra node flags for the webhook only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
 // (BENCH_BARE_NODE_OPTIONS: the same for the bare server, to profile both alike).
+const hookPort = await freePort();
 const hookNodeFlags = (process.env.BENCH_WEBHOOK_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 const hook = spawnLogged("webhook", [
   ...hookNodeFlags,
   join(compiled, "webhook.js"),
   "--listen",
-  "127.0.0.1:0",
+  `127.0.0.1:${hookPort}`,
   "--tls-cert",
   cert.certFile,
   "--tls-key",
@@ -144,12 +202,17 @@ const hook = spawnLogged("webhook", [
   // BENCH_WEBHOOK_ARGS: extra flags for the webhook, e.g. "--log-level warn" to see what the lines cost.
   ...(process.env.BENCH_WEBHOOK_ARGS ?? "").split(" ").filter(Boolean),
 ]);
-const hookPort = Number(
-  (
-    await waitForLine(hook.log, /msg="webhook listening" address=127\.0\.0\.1:(\d+)/, hook.child)
-  )[1],
-);
-await waitForLine(hook.log, /namespace cache synced/, hook.child);
+// Ready once /readyz says so (the namespace cache synced); not from its log, which a
+// --log-level in BENCH_WEBHOOK_ARGS may silence.
+for (let i = 0; ; i++) {
+  const ready = await send(hookPort, { ca: ca.pem, method: "GET", path: "/readyz" }).catch(
+    () => undefined,
+  );
+  if (ready?.status === 200) break;
+  if (hook.child.exitCode !== null || i === 600)
+    throw new Error(`the webhook did not get ready:\n${readFileSync(hook.log, "utf8")}`);
+  await new Promise((r) => setTimeout(r, 50));
+}
 
 const UID = "2f0b4c1e-8d57-4d43-a5f4-1b1b7f3c9e10";
 const body = admissionReview(deploymentPod(), { uid: UID });
@@ -206,6 +269,7 @@ const bareScript = join(dir, "bare.mjs");
 writeFileSync(
   bareScript,
   `import { createServer } from "node:https";
+import { createServer as createNetServer } from "node:net";
 import { readFileSync } from "node:fs";
 const [cert, key] = process.argv.slice(2, 4).map((f) => readFileSync(f));
 const answers = new Map(Object.entries(JSON.parse(readFileSync(process.argv[4], "utf8"))).map(([k, v]) => [k, Buffer.from(v)]));
@@ -307,6 +371,10 @@ const loadavg = () =>
     .map((x) => x.toFixed(2))
     .join(" ");
 console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()}`);
+if (variant.size > 0)
+  console.log(
+    `variant: ${[...variant].join(", ")} (a measurement of the parts, not the webhook as shipped)`,
+  );
 console.log(
   `opted in: request ${Buffer.byteLength(body)} bytes, answer ${Buffer.byteLength(answer.body)} bytes (inject patch); not opted in: requests ${plainBodies.map((b) => Buffer.byteLength(b)).join(", ")} bytes, answers ${plainAnswers.map((a) => Buffer.byteLength(a.body)).join(", ")} bytes`,
 );
