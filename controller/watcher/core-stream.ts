@@ -33,26 +33,39 @@ export async function hashDescriptor(
   return { sha256: hash.digest("hex"), size };
 }
 
-/**
- * The core's bytes, read from its descriptor into a fresh buffer per chunk and counted (and hashed, as asked) as they
- * are read: the source and the digest in one stream, so the S3 upload without compression reads it directly.
- */
-export class CoreReader extends Readable {
+/** Bytes counted, and hashed as asked, as they pass. */
+export class Tally {
   readonly sha256: Hash | undefined;
   readonly md5: Hash | undefined;
   bytes = 0;
+  constructor(want: { sha256?: boolean; md5?: boolean }) {
+    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+    this.md5 = want.md5 ? createHash("md5") : undefined;
+  }
+  add(chunk: Buffer): void {
+    this.sha256?.update(chunk);
+    this.md5?.update(chunk);
+    this.bytes += chunk.length;
+  }
+}
+
+/**
+ * The core's bytes, read from its descriptor into a fresh buffer per chunk and tallied as they are read: the source
+ * and the digest in one stream.
+ */
+export class CoreReader extends Readable {
+  readonly tally: Tally;
   constructor(
     private readonly fh: FileHandle,
     want: { sha256?: boolean; md5?: boolean },
   ) {
     super({ highWaterMark: READ_CHUNK });
-    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
-    this.md5 = want.md5 ? createHash("md5") : undefined;
+    this.tally = new Tally(want);
   }
   override _read(): void {
     // Fresh each time: the compressor or the copy's write stream may still hold the previous one.
     const buf = Buffer.allocUnsafeSlow(READ_CHUNK);
-    this.fh.read(buf, 0, READ_CHUNK, this.bytes).then(
+    this.fh.read(buf, 0, READ_CHUNK, this.tally.bytes).then(
       ({ bytesRead }) => {
         if (this.destroyed) return;
         if (bytesRead === 0) {
@@ -60,9 +73,7 @@ export class CoreReader extends Readable {
           return;
         }
         const chunk = bytesRead === READ_CHUNK ? buf : buf.subarray(0, bytesRead);
-        this.bytes += bytesRead;
-        this.sha256?.update(chunk);
-        this.md5?.update(chunk);
+        this.tally.add(chunk);
         this.push(chunk);
       },
       (err: Error) => this.destroy(err),
@@ -71,38 +82,28 @@ export class CoreReader extends Readable {
 }
 
 /**
- * The core's bytes read from its descriptor straight into the upload's part buffers (no copy), counted and hashed
- * as they are read: the uncompressed S3 upload's source (./multipart.ts).
+ * The core's bytes read from its descriptor straight into the upload's part buffers (no copy), tallied as they are
+ * read: the uncompressed S3 upload's source (./multipart.ts).
  */
 export class DescriptorParts {
-  readonly sha256: Hash | undefined;
-  readonly md5: Hash | undefined;
-  bytes = 0;
+  readonly tally: Tally;
   constructor(
     private readonly fh: FileHandle,
     want: { sha256?: boolean; md5?: boolean },
     private readonly signal?: AbortSignal,
   ) {
-    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
-    this.md5 = want.md5 ? createHash("md5") : undefined;
+    this.tally = new Tally(want);
   }
   async fill(buf: Buffer): Promise<number> {
+    const offset = this.tally.bytes;
     let filled = 0;
     while (filled < buf.length) {
       this.signal?.throwIfAborted();
-      const { bytesRead } = await this.fh.read(
-        buf,
-        filled,
-        buf.length - filled,
-        this.bytes + filled,
-      );
+      const { bytesRead } = await this.fh.read(buf, filled, buf.length - filled, offset + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    const got = buf.subarray(0, filled);
-    this.sha256?.update(got);
-    this.md5?.update(got);
-    this.bytes += filled;
+    this.tally.add(buf.subarray(0, filled));
     return filled;
   }
 }
@@ -133,17 +134,15 @@ export class StreamParts {
   }
 }
 
-/** Counts (and as asked hashes) what passes: the bytes stored after compression. */
+/** Tallies what passes: the bytes stored after compression. */
 export class Digest extends Transform {
-  readonly sha256: Hash | undefined;
-  bytes = 0;
+  readonly tally: Tally;
   constructor(want: { sha256?: boolean }) {
     super({ highWaterMark: READ_CHUNK });
-    this.sha256 = want.sha256 ? createHash("sha256") : undefined;
+    this.tally = new Tally(want);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.sha256?.update(chunk);
-    this.bytes += chunk.length;
+    this.tally.add(chunk);
     cb(null, chunk);
   }
 }
@@ -161,13 +160,13 @@ export async function streamCore(
   compression: Compression,
   sink: Writable,
   want: { original: { sha256?: boolean; md5?: boolean }; stored: { sha256?: boolean } },
-): Promise<{ original: CoreReader; stored: Digest }> {
+): Promise<{ original: Tally; stored: Tally }> {
   const original = new CoreReader(input.fh, want.original);
   const stored = new Digest(want.stored);
   const c = compressor(compression);
   const stages = c ? [original, c, stored, sink] : [original, stored, sink];
   await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, { signal: input.signal });
-  return { original, stored };
+  return { original: original.tally, stored: stored.tally };
 }
 
 /** Writes change a file's mtime and ctime (ctime cannot be set back), so equal stats mean equal content. */

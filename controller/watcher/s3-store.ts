@@ -7,7 +7,6 @@
 // the verification below (sizes, and the sidecar document read back) does not need them. With WHEN_REQUIRED for responses the
 // presigned links carry no x-amz-checksum-mode either. Without keys in the settings or the Secret, the SDK's
 // default chain finds credentials (web identity/IRSA, EKS Pod Identity, instance roles).
-import type { Hash } from "node:crypto";
 import { pipeline as nodePipeline } from "node:stream";
 import {
   GetObjectCommand,
@@ -31,6 +30,7 @@ import {
   Digest,
   StreamParts,
   VerifyError,
+  type Tally,
   compressor,
   sameContent,
 } from "./core-stream.js";
@@ -117,8 +117,9 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
       const compress = s.compression !== "none";
       const metadata = { ...input.metadata, "original-size": String(input.size) };
       const want = { sha256: true, md5: !!input.md5 };
-      let original: { bytes: number; sha256?: Hash; md5?: Hash };
-      let storedBytes: () => number;
+      // What was read of the core, and what went to the store (the same without compression).
+      let original: Tally;
+      let stored: Tally;
       let source: PartSource;
       let stopReading: (err?: Error) => void = () => undefined;
       if (compress) {
@@ -126,13 +127,12 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
         const counter = new Digest({});
         const out = nodePipeline(reader, compressor(s.compression)!, counter, () => undefined);
         stopReading = (err) => out.destroy(err);
-        original = reader;
-        storedBytes = () => counter.bytes;
+        original = reader.tally;
+        stored = counter.tally;
         source = new StreamParts(out);
       } else {
         const parts = new DescriptorParts(input.fh, want, input.signal);
-        original = parts;
-        storedBytes = () => parts.bytes;
+        original = stored = parts.tally;
         source = parts;
       }
       const onAbort = () => stopReading(input.signal?.reason as Error);
@@ -157,7 +157,6 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           throw storeError(err);
         });
         input.signal?.throwIfAborted();
-        const stored = { bytes: storedBytes() };
         const after = await input.fh.stat();
         if (original.bytes !== input.size || !sameContent(before, after)) {
           throw new VerifyError(

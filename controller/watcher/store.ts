@@ -3,13 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import {
-  hashDescriptor,
-  streamCore,
-  VerifyError,
-  type CoreReader,
-  type Digest,
-} from "./core-stream.js";
+import { hashDescriptor, streamCore, VerifyError, type Tally } from "./core-stream.js";
 import { cfsSighting } from "./fingerprint-markers.js";
 import { parseSidecar, sidecarDocument, sidecarKey, sidecarText } from "../../src/core-sidecar.js";
 import type { Compression, StorageSettings, Store } from "./store-types.js";
@@ -83,7 +77,7 @@ export function createCfsStore(s: StorageSettings): Store {
       await mkdir(dirname(dest), { recursive: true });
       const tmp = `${dest}.tmp-${randomBytes(6).toString("hex")}`;
       const out = await open(tmp, "wx", 0o640);
-      let result: { original: CoreReader; stored: Digest };
+      let result: { original: Tally; stored: Tally };
       try {
         // flush: fsync before the stream closes the descriptor.
         result = await streamCore(input, s.compression, out.createWriteStream({ flush: true }), {
