@@ -18,6 +18,11 @@ export interface Expired<T> {
   reason: string;
 }
 
+/** maxAge as the log says it: `720h`. */
+export function maxAgeText(ms: number): string {
+  return `${Math.round(ms / 3_600_000)}h`;
+}
+
 export function expiredRecords<T extends RetainedRecord>(
   records: readonly T[],
   limits: RetentionLimits,
@@ -28,7 +33,7 @@ export function expiredRecords<T extends RetainedRecord>(
     for (const r of records) {
       const t = Date.parse(r.crashedAt);
       if (Number.isFinite(t) && now - t > limits.maxAgeMs)
-        out.set(r, `older than ${Math.round(limits.maxAgeMs / 3_600_000)}h`);
+        out.set(r, `older than ${maxAgeText(limits.maxAgeMs)}`);
     }
   }
   if (limits.maxPerFingerprint !== undefined) {

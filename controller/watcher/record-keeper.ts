@@ -12,7 +12,7 @@ import {
   type CoreDump,
 } from "../../src/coredump.js";
 import { errorText } from "../../src/error-text.js";
-import { expiredRecords } from "../../src/retention.js";
+import { expiredRecords, maxAgeText } from "../../src/retention.js";
 import type { Settings } from "../../src/settings.js";
 import type { Logger } from "../log.js";
 import type { StorageAdmin } from "./storage-admin.js";
@@ -20,6 +20,8 @@ import type { StorageAdmin } from "./storage-admin.js";
 export const LEASE_NAME = "coredog-records";
 /** How long a download link lives: long enough for a large core, short enough not to be worth sharing. */
 export const PULL_URL_SECONDS = 600;
+/** Old fingerprint markers are looked for hourly: listing them all is the costly part, and a day late is harmless. */
+const MARKER_PRUNE_MS = 3_600_000;
 
 export interface RecordKeeperOptions {
   kc: KubeConfig;
@@ -56,6 +58,7 @@ export class RecordKeeper {
   /** undefined until the first round: its outcome is logged either way. */
   private leader: boolean | undefined;
   private lastRetention = 0;
+  private lastMarkerPrune = 0;
   private running: Promise<void> | undefined;
   private apis:
     | Promise<{
@@ -305,6 +308,29 @@ export class RecordKeeper {
           `error: retention could not delete CoreDump ${record.namespace}/${record.name} (${where}${key}): ${errorText(err)}; trying again next round`,
         );
       }
+    }
+    if (limits.maxAgeMs !== undefined) await this.pruneMarkers(storage, limits.maxAgeMs);
+  }
+
+  /**
+   * The fingerprint markers older than maxAge go too, so that nothing in the bucket outlives it and "seen N times
+   * before" counts the cores of that period.
+   */
+  private async pruneMarkers(storage: StorageAdmin, maxAgeMs: number): Promise<void> {
+    if (this.now() - this.lastMarkerPrune < MARKER_PRUNE_MS) return;
+    const age = maxAgeText(maxAgeMs);
+    try {
+      const n = await storage.pruneMarkers(new Date(this.now() - maxAgeMs));
+      this.lastMarkerPrune = this.now();
+      if (n > 0)
+        this.o.log.info(
+          { markers: n },
+          `retention: deleted ${n} fingerprint marker${n === 1 ? "" : "s"} older than ${age}`,
+        );
+    } catch (err) {
+      this.o.log.error(
+        `error: retention could not delete the fingerprint markers older than ${age}: ${errorText(err)}; trying again next round`,
+      );
     }
   }
 }

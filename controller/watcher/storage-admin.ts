@@ -1,7 +1,9 @@
 // What the records' keeper does to storage: a short-lived download link for one object, and deletions for
-// retention (the only deletions from the bucket). The AWS SDK is loaded on first use.
+// retention (the only deletions from the bucket): cores with their reports, and old fingerprint markers.
+// The AWS SDK is loaded on first use.
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { cfsPruneMarkers, markersRoot } from "./fingerprint-markers.js";
 import type { StorageSettings } from "./store-types.js";
 import type * as S3Admin from "./s3-admin.js";
 
@@ -9,6 +11,8 @@ export interface StorageAdmin {
   presignGet(bucket: string | undefined, key: string, seconds: number): Promise<string>;
   /** Deletes the objects; an object already gone is not an error. */
   remove(bucket: string | undefined, keys: string[]): Promise<void>;
+  /** Deletes the fingerprint markers made before `cutoff` (./fingerprint-markers.ts); how many went. */
+  pruneMarkers(cutoff: Date): Promise<number>;
 }
 
 export function createStorageAdmin(s: StorageSettings): StorageAdmin {
@@ -26,6 +30,7 @@ export function createStorageAdmin(s: StorageSettings): StorageAdmin {
               if (e.code !== "ENOENT") throw e;
             });
       },
+      pruneMarkers: (cutoff) => cfsPruneMarkers(root, s.storeDir, cutoff),
     };
   }
   let sdk: Promise<typeof S3Admin> | undefined;
@@ -36,6 +41,9 @@ export function createStorageAdmin(s: StorageSettings): StorageAdmin {
     },
     async remove(bucket, keys) {
       await (await load()).removeObjects(s, bucket ?? s.bucket!, keys);
+    },
+    async pruneMarkers(cutoff) {
+      return (await load()).pruneMarkers(s, s.bucket!, markersRoot(s.storeDir), cutoff);
     },
   };
 }

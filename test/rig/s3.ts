@@ -9,6 +9,7 @@
 // Virtual-hosted requests use the endpoint `http://s3.localhost:<port>`: `<bucket>.s3.localhost` resolves to
 // 127.0.0.1 through nss-myhostname (.ci/run installs it).
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import crypto from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
@@ -27,6 +28,22 @@ import {
   type S3Strictness,
 } from "./s3-strict.js";
 import { HeldRequests, faultMiddleware, type S3Fault } from "./s3-faults.js";
+
+// s3rver seals ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 only has in its legacy provider:
+// without this, any listing longer than one page (1000 keys) fails with HTTP 500. Two-key triple DES whose two
+// halves are the same key is single DES, and is in the default provider.
+const createCipheriv = crypto.createCipheriv;
+const createDecipheriv = crypto.createDecipheriv;
+Object.assign(crypto, {
+  createCipheriv: (alg: string, key: Buffer, iv: Buffer) =>
+    alg === "des"
+      ? createCipheriv("des-ede-cbc", Buffer.concat([key, key]), iv)
+      : createCipheriv(alg, key, iv),
+  createDecipheriv: (alg: string, key: Buffer, iv: Buffer) =>
+    alg === "des"
+      ? createDecipheriv("des-ede-cbc", Buffer.concat([key, key]), iv)
+      : createDecipheriv(alg, key, iv),
+});
 
 export type S3Mode = "ok" | "refuse" | "hang";
 export type { RecordedRequest, S3Fault, S3Keys, S3Strictness };

@@ -1,11 +1,16 @@
 // How often a fingerprint was seen, cluster-wide: a marker per stored core under `_fingerprints/<id>/`, the
 // earlier ones counted by ListObjectsV2 (S3, also a strict S3-compatible store) or readdir (cfs). And the crash
 // report stored beside the core, read back equal.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCrashReport } from "../../../controller/watcher/crash-report-file.js";
 import {
@@ -15,6 +20,7 @@ import {
 } from "../../../controller/watcher/fingerprint-markers.js";
 import { createS3Client, createS3Store } from "../../../controller/watcher/s3-store.js";
 import { noteSighting } from "../../../controller/watcher/sightings.js";
+import { createStorageAdmin } from "../../../controller/watcher/storage-admin.js";
 import { createCfsStore, createLazyS3Store } from "../../../controller/watcher/store.js";
 import type { StorageSettings, Store } from "../../../controller/watcher/store-types.js";
 import { startS3, type RigS3 } from "../../rig/s3.js";
@@ -61,6 +67,9 @@ function storage(over: Partial<StorageSettings> = {}): StorageSettings {
 }
 
 const t = (s: number) => new Date(Date.UTC(2026, 11, 4, 17, 0, s));
+
+const s3Put = (server: RigS3, bucket: string, key: string) =>
+  server.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "{}" }));
 
 /** The same sequence on any store: first is new, a later core counts the earlier, a retry counts once. */
 async function sequence(store: Store) {
@@ -117,6 +126,76 @@ describe("fingerprint markers", () => {
     const root = join(tmp, "cfs");
     await sequence(createCfsStore(storage({ protocol: "cfs", cfsPath: root })));
     expect(readdirSync(join(root, "corefiles/_fingerprints", A))).toHaveLength(3);
+  });
+
+  it("older than a cutoff are deleted by retention on cfs, with the folders left empty; a later sighting makes its folder again", async () => {
+    const root = join(tmp, "cfs-prune");
+    const st = storage({ protocol: "cfs", cfsPath: root });
+    const store = createCfsStore(st);
+    await store.sighting!(A, "corefiles/shop/a/1-core", t(1));
+    await store.sighting!(A, "corefiles/shop/a/2-core", t(2));
+    await store.sighting!(A, "corefiles/shop/a/3-core", t(3));
+    await store.sighting!(B, "corefiles/shop/b/1-core", t(1));
+    const dirA = join(root, "corefiles/_fingerprints", A);
+    writeFileSync(join(dirA, "notes.txt"), "not a marker, so never deleted\n");
+    const admin = createStorageAdmin(st);
+    expect(await admin.pruneMarkers(t(2))).toBe(2);
+    expect(readdirSync(dirA).sort()).toEqual(
+      [
+        markerName("corefiles/shop/a/2-core", t(2)),
+        markerName("corefiles/shop/a/3-core", t(3)),
+        "notes.txt",
+      ].sort(),
+    );
+    expect(existsSync(join(root, "corefiles/_fingerprints", B))).toBe(false);
+    expect(await store.sighting!(B, "corefiles/shop/b/9-core", t(9))).toEqual({
+      before: 0,
+      atLeast: false,
+    });
+    expect(await admin.pruneMarkers(t(2))).toBe(0);
+    expect(
+      await createStorageAdmin(
+        storage({ protocol: "cfs", cfsPath: join(tmp, "empty") }),
+      ).pruneMarkers(t(2)),
+    ).toBe(0);
+  });
+
+  it("older than a cutoff are deleted by retention on a strict S3-compatible store, page after page, nothing else (and counted across pages)", async () => {
+    const st = storage({
+      protocol: "oss",
+      endpoint: strict.vhostEndpoint,
+      bucket: "oss",
+      storeDir: "pruned",
+      addressingStyle: "virtual",
+      forcePathStyle: false,
+    });
+    const store = createLazyS3Store(st);
+    // More than one ListObjectsV2 page (1000 keys) of old markers.
+    const old = Array.from({ length: 1005 }, (_, i) => markerName(`pruned/shop/a/${i}-core`, t(1)));
+    for (let i = 0; i < old.length; i += 50)
+      await Promise.all(
+        old
+          .slice(i, i + 50)
+          .map((name) => s3Put(strict, "oss", `pruned/_fingerprints/${A}/${name}`)),
+      );
+    // Counted across the pages too.
+    expect(await store.sighting!(A, "pruned/shop/a/new-core", t(5))).toEqual({
+      before: 1005,
+      atLeast: false,
+    });
+    await s3Put(strict, "oss", `pruned/_fingerprints/${A}/notes.txt`);
+    await s3Put(strict, "oss", `pruned/shop/a/${old[0]}`);
+    expect(await createStorageAdmin(st).pruneMarkers(t(3))).toBe(1005);
+    const left = await strict.client.send(
+      new ListObjectsV2Command({ Bucket: "oss", Prefix: "pruned/" }),
+    );
+    expect(left.Contents!.map((o) => o.Key).sort()).toEqual(
+      [
+        `pruned/_fingerprints/${A}/${markerName("pruned/shop/a/new-core", t(5))}`,
+        `pruned/_fingerprints/${A}/notes.txt`,
+        `pruned/shop/a/${old[0]}`,
+      ].sort(),
+    );
   });
 
   it("leave the count unknown, and say why, when the store refuses", async () => {

@@ -8,6 +8,7 @@ import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../controller/log.js";
+import { markerName, markerPrefix } from "../../../controller/watcher/fingerprint-markers.js";
 import { RecordKeeper } from "../../../controller/watcher/record-keeper.js";
 import { createStorageAdmin } from "../../../controller/watcher/storage-admin.js";
 import { buildCoreDump } from "../../../src/coredump.js";
@@ -202,5 +203,25 @@ describe("the records keeper", () => {
     expect(lines.join("")).toContain(
       "retention: deleted CoreDump shop/old-1 and s3://crashes/corefiles/shop/old-1/app/1-core.x (with its report) (older than 8760h)",
     );
+  });
+
+  it("applies retention to fingerprint markers too: those older than maxAge go, newer ones and other objects stay", async () => {
+    const prefix = markerPrefix(settings().storage.storeDir, "f".repeat(64));
+    const old = `${prefix}${markerName("corefiles/shop/gone/1-core", new Date("2020-01-01T00:00:00Z"))}`;
+    const recent = `${prefix}${markerName("corefiles/shop/api-1/app/1-core.x", new Date())}`;
+    const other = `${prefix}notes.txt`;
+    for (const Key of [old, recent, other])
+      await s3.client.send(new PutObjectCommand({ Bucket: "crashes", Key, Body: "{}" }));
+    lines.length = 0;
+    await keeper("watcher-a", "Retention:\n  maxAge: 365d\n").once();
+    const keys = (
+      await s3.client.send(new ListObjectsV2Command({ Bucket: "crashes", Prefix: prefix }))
+    ).Contents!.map((o) => o.Key);
+    expect(keys.sort()).toEqual([recent, other].sort());
+    expect(lines.join("")).toContain("retention: deleted 1 fingerprint marker older than 8760h");
+    // Without maxAge nothing ages out.
+    await s3.client.send(new PutObjectCommand({ Bucket: "crashes", Key: old, Body: "{}" }));
+    await keeper("watcher-a", "Retention:\n  maxPerFingerprint: 5\n").once();
+    await s3.client.send(new HeadObjectCommand({ Bucket: "crashes", Key: old }));
   });
 });
