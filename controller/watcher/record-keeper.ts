@@ -20,7 +20,7 @@ import type { StorageAdmin } from "./storage-admin.js";
 export const LEASE_NAME = "coredog-records";
 /** How long a download link lives: long enough for a large core, short enough not to be worth sharing. */
 export const PULL_URL_SECONDS = 600;
-/** Old fingerprint markers are looked for hourly: listing them all is the costly part, and a day late is harmless. */
+/** Old fingerprint markers are looked for hourly: listing them all is the costly part, and an hour late is harmless. */
 const MARKER_PRUNE_MS = 3_600_000;
 
 export interface RecordKeeperOptions {
