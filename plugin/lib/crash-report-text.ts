@@ -1,5 +1,6 @@
 // The whole crash report as `kubectl coredog crashes show` prints it below the record: how it died, the crashing
 // thread's registers and backtrace, the other threads' top frames, and every module with its build-id.
+import type { CoreSidecar } from "../../src/core-sidecar.js";
 import type { CrashReport, ReportFrame } from "../../src/crash-report.js";
 import { frameText } from "../../src/crash-summary.js";
 
@@ -46,4 +47,11 @@ export function describeReport(r: CrashReport): string {
       `  ${m.base}-${m.end} ${m.path} ${m.buildId ? `build-id ${m.buildId}` : `(no build-id: ${m.buildIdMissing ?? "not read"})`}`,
     );
   return out.join("\n");
+}
+
+/** The report part of `crashes show` (and of the TUI's crash details): the whole report, or why there is none. */
+export function reportSection(sidecar: { doc: CoreSidecar } | { error: string }): string {
+  if ("error" in sidecar) return `Crash report: not shown: ${sidecar.error}`;
+  if (sidecar.doc.crash) return describeReport(sidecar.doc.crash);
+  return `Crash report: none (${sidecar.doc.crashError ?? "the core could not be read as one"})`;
 }

@@ -17,8 +17,11 @@ export type Mode =
   | { type: "busy"; text: string }
   | { type: "confirm"; action: PreparedAction }
   | { type: "purge"; state: PurgeState }
-  /** The crashes view: CoreDump records grouped by fingerprint; `details` shows the selected group's newest. */
-  | { type: "crashes"; index: number; details: boolean };
+  /**
+   * The crashes view: CoreDump records grouped by fingerprint; `details` shows the selected group's newest with its
+   * crash report, from line `scroll` on.
+   */
+  | { type: "crashes"; index: number; details: boolean; scroll: number };
 
 export interface Flash {
   text: string;
@@ -80,6 +83,8 @@ export interface View {
   /** In the crashes view: how many groups, and the newest record of the selected one. */
   crashGroups?: number;
   currentCrash?: { namespace: string; name: string };
+  /** In the crashes view's details: how far they scroll (lines beyond one screen). */
+  detailsScrollMax?: number;
 }
 
 export interface Target {
@@ -99,7 +104,8 @@ export type Effect =
   | { type: "purge-nodes" }
   | { type: "purge-run"; request: PurgeRequest }
   | { type: "crashes-load" }
-  | { type: "crash-pull"; namespace: string; name: string };
+  | { type: "crash-pull"; namespace: string; name: string }
+  | { type: "crash-report"; namespace: string; name: string };
 
 export interface Step {
   state: UiState;
@@ -167,7 +173,7 @@ function listKey(s: UiState, k: KeyPress, v: View): Step {
   if (k.tab) return to({ ...s, showEvents: !s.showEvents });
   if (input === "!") return to(withMode(s, { type: "emergency", index: 0 }));
   if (input === "c")
-    return to(withMode(s, { type: "crashes", index: 0, details: false }), {
+    return to(withMode(s, { type: "crashes", index: 0, details: false, scroll: 0 }), {
       type: "crashes-load",
     });
   if (k.return && v.current) {
@@ -287,17 +293,35 @@ function purgeModeKey(s: UiState, k: KeyPress, state: PurgeState): Step {
   return to({ ...s, mode: { type: "list" }, flash: step.close });
 }
 
-function crashesKey(s: UiState, k: KeyPress, v: View, index: number, details: boolean): Step {
+function crashesKey(
+  s: UiState,
+  k: KeyPress,
+  v: View,
+  index: number,
+  details: boolean,
+  scroll: number,
+): Step {
   const n = v.crashGroups ?? 0;
-  const at = (i: number, d = details): Step =>
-    to(withMode(s, { type: "crashes", index: Math.max(0, Math.min(i, n - 1)), details: d }));
+  const at = (i: number): Step =>
+    to(
+      withMode(s, {
+        type: "crashes",
+        index: Math.max(0, Math.min(i, n - 1)),
+        details: false,
+        scroll: 0,
+      }),
+    );
+  const scrollTo = (line: number): Step =>
+    to(
+      withMode(s, {
+        type: "crashes",
+        index,
+        details: true,
+        scroll: Math.max(0, Math.min(line, v.detailsScrollMax ?? 0)),
+      }),
+    );
   if (k.input === "q") return to(s, { type: "exit" });
-  if (k.escape) return details ? at(index, false) : to(withMode(s, { type: "list" }));
-  if (k.upArrow || k.input === "k") return at(index - 1);
-  if (k.downArrow || k.input === "j") return at(index + 1);
-  if (k.home || k.input === "g") return at(0);
-  if (k.end || k.input === "G") return at(n - 1);
-  if (k.return) return at(index, !details);
+  if (k.escape) return details ? at(index) : to(withMode(s, { type: "list" }));
   if (k.input === "r") return to(s, { type: "crashes-load" });
   if (k.input === "p") {
     const c = v.currentCrash;
@@ -306,6 +330,26 @@ function crashesKey(s: UiState, k: KeyPress, v: View, index: number, details: bo
       { ...s, flash: { text: `pulling ${c.namespace}/${c.name}…`, tone: "dim" } },
       { type: "crash-pull", namespace: c.namespace, name: c.name },
     );
+  }
+  if (details) {
+    // The details scroll: the crash report is longer than a screen.
+    if (k.return) return at(index);
+    if (k.upArrow || k.input === "k") return scrollTo(scroll - 1);
+    if (k.downArrow || k.input === "j") return scrollTo(scroll + 1);
+    if (k.pageUp) return scrollTo(scroll - v.page);
+    if (k.pageDown || k.input === " ") return scrollTo(scroll + v.page);
+    if (k.home || k.input === "g") return scrollTo(0);
+    if (k.end || k.input === "G") return scrollTo(Number.POSITIVE_INFINITY);
+    return to(s);
+  }
+  if (k.upArrow || k.input === "k") return at(index - 1);
+  if (k.downArrow || k.input === "j") return at(index + 1);
+  if (k.home || k.input === "g") return at(0);
+  if (k.end || k.input === "G") return at(n - 1);
+  if (k.return) {
+    const c = v.currentCrash;
+    const open = withMode(s, { type: "crashes", index, details: true, scroll: 0 });
+    return c ? to(open, { type: "crash-report", namespace: c.namespace, name: c.name }) : to(open);
   }
   return to(s);
 }
@@ -332,7 +376,7 @@ export function reduceKey(s: UiState, k: KeyPress, v: View): Step {
     case "details":
       return detailsKey(s, k, v, m.key);
     case "crashes":
-      return crashesKey(s, k, v, m.index, m.details);
+      return crashesKey(s, k, v, m.index, m.details, m.scroll);
     case "list":
       return listKey(s, k, v);
   }

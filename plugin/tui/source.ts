@@ -2,7 +2,8 @@
 // Events, the webhook configuration, the watcher DaemonSet and namespaces, folded into one snapshot
 // that the components read. Updates are batched so a burst of watch events costs one render.
 import { resolve } from "node:path";
-import { listCoreDumps } from "../lib/crashes.js";
+import { fetchCrashReport, listCoreDumps } from "../lib/crashes.js";
+import { reportSection } from "../lib/crash-report-text.js";
 import { pullCore } from "../lib/pull.js";
 import type {
   CoreV1Event,
@@ -293,6 +294,9 @@ export function createClusterSource(cluster: Cluster, options: SourceOptions = {
       const pulled = await pullCore(cluster, ns, name, resolve(`${name}.core`));
       return { out: pulled.out, gdb: pulled.gdb };
     },
+    async crashReport(ns, name) {
+      return reportSection(await fetchCrashReport(cluster, ns, name));
+    },
     stop() {
       stopAll.abort();
       scoped.abort();
@@ -361,6 +365,10 @@ export function deferredSource(
     pullCrash: (ns, name) =>
       inner?.pullCrash
         ? inner.pullCrash(ns, name)
+        : Promise.reject(new Error("still connecting to the cluster")),
+    crashReport: (ns, name) =>
+      inner?.crashReport
+        ? inner.crashReport(ns, name)
         : Promise.reject(new Error("still connecting to the cluster")),
     stop() {
       stopped = true;

@@ -145,5 +145,7 @@ export interface TuiSource {
   crashes?(): Promise<CoreDump[]>;
   /** `kubectl coredog pull` of one record into the current directory. */
   pullCrash?(namespace: string, name: string): Promise<{ out: string; gdb: string }>;
+  /** The record's whole crash report as `crashes show` prints it (fetched from beside the core). */
+  crashReport?(namespace: string, name: string): Promise<string>;
   stop(): void;
 }

@@ -1,7 +1,7 @@
 import { Args } from "@oclif/core";
 import { BaseCommand, namespaceFlag, outputFlag } from "../../lib/base.js";
 import { describeCrash, fetchCrashReport, getCoreDump } from "../../lib/crashes.js";
-import { describeReport } from "../../lib/crash-report-text.js";
+import { reportSection } from "../../lib/crash-report-text.js";
 import { stringify } from "yaml";
 
 export default class CrashesShow extends BaseCommand {
@@ -29,11 +29,6 @@ export default class CrashesShow extends BaseCommand {
       return;
     }
     this.log(describeCrash(record));
-    if ("error" in sidecar) this.log(`Crash report: not shown: ${sidecar.error}`);
-    else if (sidecar.doc.crash) this.log(describeReport(sidecar.doc.crash));
-    else
-      this.log(
-        `Crash report: none (${sidecar.doc.crashError ?? "the core could not be read as one"})`,
-      );
+    this.log(reportSection(sidecar));
   }
 }

@@ -30,7 +30,12 @@ import {
 } from "./panes.js";
 import { PodTable } from "./pod-table.js";
 import { PurgeView } from "./purge-view.js";
-import { CrashesView, type CrashesState } from "./crashes-view.js";
+import {
+  CrashesView,
+  crashDetailsLines,
+  type CrashReportState,
+  type CrashesState,
+} from "./crashes-view.js";
 import { groupCrashes, selectCrashes } from "../../lib/crashes.js";
 import { makeTheme, ThemeContext } from "./theme.js";
 
@@ -79,6 +84,9 @@ export function App(props: AppProps) {
   const lastIndex = useRef(0);
   const lastStart = useRef(0);
   const [crashes, setCrashes] = useState<CrashesState>({ state: "loading" });
+  // Crash reports by record (namespace/name), fetched when a record's details first open.
+  const [reports, setReports] = useState<ReadonlyMap<string, CrashReportState>>(new Map());
+  const setReport = (key: string, r: CrashReportState) => setReports((m) => new Map(m).set(key, r));
 
   const rows = useMemo(
     () => visibleRows(snapshot.pods, { showAll, filter, sort, reverse }),
@@ -223,6 +231,7 @@ export function App(props: AppProps) {
         return runPurge(effect.request);
       case "crashes-load": {
         setCrashes({ state: "loading" });
+        setReports(new Map());
         if (!source.crashes) return setCrashes({ state: "error", message: "not available" });
         source.crashes().then(
           (items) => {
@@ -233,6 +242,18 @@ export function App(props: AppProps) {
             setCrashes({ state: "done", groups: groupCrashes(sorted), records });
           },
           (err: unknown) => setCrashes({ state: "error", message: errorText(err) }),
+        );
+        return;
+      }
+      case "crash-report": {
+        const key = `${effect.namespace}/${effect.name}`;
+        if (reports.get(key)?.state === "done") return;
+        if (!source.crashReport)
+          return setReport(key, { state: "error", message: "not available" });
+        setReport(key, { state: "loading" });
+        source.crashReport(effect.namespace, effect.name).then(
+          (text) => setReport(key, { state: "done", text }),
+          (err: unknown) => setReport(key, { state: "error", message: errorText(err) }),
         );
         return;
       }
@@ -272,7 +293,15 @@ export function App(props: AppProps) {
                 const g = m.type === "crashes" ? crashes.groups[m.index] : undefined;
                 if (!g) return {};
                 const [namespace, name] = g.latest.split("/") as [string, string];
-                return { currentCrash: { namespace, name } };
+                const details = crashDetailsLines(
+                  crashes,
+                  m.type === "crashes" ? m.index : 0,
+                  reports.get(g.latest),
+                );
+                return {
+                  currentCrash: { namespace, name },
+                  detailsScrollMax: Math.max(0, details.length - mainHeight),
+                };
               })(),
             }
           : {}),
@@ -318,6 +347,11 @@ export function App(props: AppProps) {
           crashes={crashes}
           index={mode.index}
           details={mode.details}
+          scroll={mode.scroll}
+          report={(() => {
+            const g = crashes.state === "done" ? crashes.groups[mode.index] : undefined;
+            return g && reports.get(g.latest);
+          })()}
           height={mainHeight}
           width={width}
           now={now}
@@ -389,7 +423,7 @@ export function App(props: AppProps) {
               ]
             : mode.type === "crashes"
               ? [
-                  ["↑↓", "move"],
+                  ["↑↓", mode.details ? "scroll" : "move"],
                   ["Enter", mode.details ? "groups" : "details"],
                   ["p", "pull"],
                   ["r", "reload"],

@@ -1,5 +1,6 @@
 // The crashes view: CoreDump records grouped by fingerprint (count, last seen, workloads, top frame), and the
-// selected group's newest record in full (Enter). Keys are in keys.ts (crashes mode).
+// selected group's newest record in full with its crash report (Enter), scrolled by the keys. Keys are in keys.ts
+// (crashes mode).
 import { age } from "../../lib/output.js";
 import { describeCrash, type CrashGroup } from "../../lib/crashes.js";
 import type { CoreDump } from "../../../src/coredump.js";
@@ -10,10 +11,39 @@ export type CrashesState =
   | { state: "error"; message: string }
   | { state: "done"; groups: CrashGroup[]; records: Map<string, CoreDump> };
 
+/** One record's crash report, fetched from beside its core when its details open. */
+export type CrashReportState =
+  { state: "loading" } | { state: "error"; message: string } | { state: "done"; text: string };
+
+/** The details of group `index`: its newest record, then its crash report (as `crashes show` prints them). */
+export function crashDetailsLines(
+  crashes: CrashesState,
+  index: number,
+  report: CrashReportState | undefined,
+): Line[] {
+  if (crashes.state !== "done") return [];
+  const g = crashes.groups[index];
+  const r = g && crashes.records.get(g.latest);
+  const reportLines: Line[] =
+    report?.state === "done"
+      ? report.text.split("\n").map((text) => ({ text }))
+      : report?.state === "error"
+        ? [{ text: `Crash report: not shown: ${report.message}`, tone: "bad" }]
+        : [{ text: "loading the crash report…", tone: "dim" }];
+  return [
+    { text: `fingerprint ${g?.fingerprint} · ${g?.count} crashes · newest:`, tone: "bold" },
+    ...(r ? describeCrash(r).split("\n") : []).map((text) => ({ text })),
+    ...reportLines,
+  ];
+}
+
 export function CrashesView(p: {
   crashes: CrashesState;
   index: number;
   details: boolean;
+  /** The details' first line shown. */
+  scroll: number;
+  report: CrashReportState | undefined;
   height: number;
   width: number;
   now: number;
@@ -26,14 +56,8 @@ export function CrashesView(p: {
     lines = [
       { text: "no crashes recorded (CoreDump records appear after a core is stored)", tone: "dim" },
     ];
-  else if (p.details) {
-    const g = c.groups[p.index];
-    const r = g && c.records.get(g.latest);
-    lines = [
-      { text: `fingerprint ${g?.fingerprint} · ${g?.count} crashes · newest:`, tone: "bold" },
-      ...(r ? describeCrash(r).split("\n") : []).map((text) => ({ text })),
-    ];
-  } else {
+  else if (p.details) lines = crashDetailsLines(c, p.index, p.report).slice(p.scroll);
+  else {
     const row = (g: CrashGroup) =>
       [
         g.fingerprint.padEnd(12),

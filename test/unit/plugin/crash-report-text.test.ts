@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describeReport } from "../../../plugin/lib/crash-report-text.js";
+import { describeReport, reportSection } from "../../../plugin/lib/crash-report-text.js";
+import { sidecarDocument } from "../../../src/core-sidecar.js";
 import { crashReportFixture } from "../notify/fixtures.js";
 
 describe("describeReport", () => {
@@ -20,6 +21,34 @@ describe("describeReport", () => {
     const r = { ...crashReportFixture(), complete: false, problems: ["the stack was not dumped"] };
     expect(describeReport(r).split("\n")[0]).toBe(
       "Crash report (schema 1, incomplete: the stack was not dumped):",
+    );
+  });
+});
+
+describe("reportSection", () => {
+  it("is the whole report, or says why there is none or why it is not shown", () => {
+    const r = crashReportFixture();
+    const doc = sidecarDocument(
+      {
+        key: "corefiles/shop/api-1/app/1-core",
+        size: 4,
+        sha256: "c".repeat(64),
+        storedBytes: 4,
+        compression: "none",
+        uploadedAt: "2026-12-04T17:00:00.000Z",
+        metadata: {},
+      },
+      r,
+    );
+    expect(reportSection({ doc })).toBe(describeReport(r));
+    expect(reportSection({ doc: { ...doc, crash: null, crashError: "no PT_NOTE segment" } })).toBe(
+      "Crash report: none (no PT_NOTE segment)",
+    );
+    expect(reportSection({ doc: { ...doc, crash: null } })).toBe(
+      "Crash report: none (the core could not be read as one)",
+    );
+    expect(reportSection({ error: "the store answered HTTP 404 for the report" })).toBe(
+      "Crash report: not shown: the store answered HTTP 404 for the report",
     );
   });
 });
