@@ -61,6 +61,15 @@ class CrashSource extends FakeSource {
 
 afterEach(() => cleanup());
 
+/** What the keys see of an empty pod list. */
+const LIST_VIEW: View = {
+  selected: 0,
+  rowCount: 0,
+  page: 10,
+  find: () => undefined,
+  namespaces: [],
+};
+
 describe("tui crashes view", () => {
   it("groups by fingerprint, shows the newest record, pulls it, and goes back", async () => {
     const source = new CrashSource({ pods: [pod("shop", "api-7d9f-aaaaa")] });
@@ -131,13 +140,7 @@ describe("tui crashes view", () => {
   });
 
   it("keys: c opens the view and loads; p without a crash says so", () => {
-    const view: View = {
-      selected: 0,
-      rowCount: 0,
-      page: 10,
-      find: () => undefined,
-      namespaces: [],
-    };
+    const view = LIST_VIEW;
     const opened = reduceKey(initialUi(), { input: "c" }, view);
     expect(opened.state.mode).toEqual({ type: "crashes", index: 0, details: false, scroll: 0 });
     expect(opened.effects).toEqual([{ type: "crashes-load" }]);
@@ -148,11 +151,7 @@ describe("tui crashes view", () => {
 
   it("keys: Enter opens the details and asks for the report; the scroll stays within the details; Esc goes back", () => {
     const view: View = {
-      selected: 0,
-      rowCount: 0,
-      page: 10,
-      find: () => undefined,
-      namespaces: [],
+      ...LIST_VIEW,
       crashGroups: 2,
       currentCrash: { namespace: "shop", name: "a1" },
       detailsScrollMax: 25,

@@ -24,6 +24,7 @@ import { createStorageAdmin } from "../../../controller/watcher/storage-admin.js
 import { createCfsStore, createLazyS3Store } from "../../../controller/watcher/store.js";
 import type { StorageSettings, Store } from "../../../controller/watcher/store-types.js";
 import { startS3, type RigS3 } from "../../rig/s3.js";
+import { s3Storage, strictS3Storage } from "./harness.js";
 import { capturingLogger, coreReport } from "../notify/fixtures.js";
 import { writeCore } from "./core-fixture.js";
 
@@ -46,25 +47,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function storage(over: Partial<StorageSettings> = {}): StorageSettings {
-  return {
-    configured: true,
-    protocol: "s3",
-    endpoint: s3.endpoint,
-    region: s3.region,
-    bucket: "cores",
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    storeDir: "corefiles",
-    presignedUrlExpireSeconds: 120,
-    addressingStyle: "path",
-    forcePathStyle: true,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    compression: "none",
-    ...over,
-  };
-}
+const storage = (over: Partial<StorageSettings> = {}) => s3Storage(s3, over);
 
 const t = (s: number) => new Date(Date.UTC(2026, 11, 4, 17, 0, s));
 
@@ -108,13 +91,7 @@ describe("fingerprint markers", () => {
   });
 
   it("work on a strict S3-compatible store (virtual-hosted only, no flexible checksums), through the lazy store", async () => {
-    const st = storage({
-      protocol: "oss",
-      endpoint: strict.vhostEndpoint,
-      bucket: "oss",
-      addressingStyle: "virtual",
-      forcePathStyle: false,
-    });
+    const st = strictS3Storage(strict);
     const before = strict.requests.length;
     await sequence(createLazyS3Store(st));
     const sent = strict.requests.slice(before);
@@ -161,14 +138,7 @@ describe("fingerprint markers", () => {
   });
 
   it("older than a cutoff are deleted by retention on a strict S3-compatible store, page after page, nothing else (and counted across pages)", async () => {
-    const st = storage({
-      protocol: "oss",
-      endpoint: strict.vhostEndpoint,
-      bucket: "oss",
-      storeDir: "pruned",
-      addressingStyle: "virtual",
-      forcePathStyle: false,
-    });
+    const st = strictS3Storage(strict, { storeDir: "pruned" });
     const store = createLazyS3Store(st);
     // More than one ListObjectsV2 page (1000 keys) of old markers.
     const old = Array.from({ length: 1005 }, (_, i) => markerName(`pruned/shop/a/${i}-core`, t(1)));

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { StorageSettings } from "../../../controller/watcher/store-types.js";
 
 export const REPO = resolve(import.meta.dirname, "../../..");
 export const CLI = join(REPO, "controller/watcher/cli.ts");
@@ -13,6 +14,42 @@ export interface S3Like {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+}
+
+/** Parsed storage settings for an S3 store: path-style, bucket "cores", cores under `corefiles/`. */
+export function s3Storage(s3: S3Like, over: Partial<StorageSettings> = {}): StorageSettings {
+  return {
+    configured: true,
+    protocol: "s3",
+    endpoint: s3.endpoint,
+    region: s3.region,
+    bucket: "cores",
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    storeDir: "corefiles",
+    presignedUrlExpireSeconds: 120,
+    addressingStyle: "path",
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    compression: "none",
+    ...over,
+  };
+}
+
+/** The same for a strict, OSS-like store (virtual-hosted only; no flexible checksums), bucket "oss". */
+export function strictS3Storage(
+  strict: S3Like & { vhostEndpoint: string },
+  over: Partial<StorageSettings> = {},
+): StorageSettings {
+  return s3Storage(strict, {
+    protocol: "oss",
+    endpoint: strict.vhostEndpoint,
+    bucket: "oss",
+    addressingStyle: "virtual",
+    forcePathStyle: false,
+    ...over,
+  });
 }
 
 /** The `StorageConfig` block for an S3 store (the rig's, or any other), cores under `corefiles/`. */

@@ -29,6 +29,7 @@ import { crashReport } from "../../../src/crash-report.js";
 import { VerifyError } from "../../../controller/watcher/core-stream.js";
 import { coreBlock, writeCore } from "./core-fixture.js";
 import { expectSidecar } from "./stored.js";
+import { s3Storage, strictS3Storage } from "./harness.js";
 
 let s3: RigS3;
 let tmp: string;
@@ -44,25 +45,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function storage(over: Partial<StorageSettings> = {}): StorageSettings {
-  return {
-    configured: true,
-    protocol: "s3",
-    endpoint: s3.endpoint,
-    region: s3.region,
-    bucket: "cores",
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    storeDir: "corefiles",
-    presignedUrlExpireSeconds: 120,
-    addressingStyle: "path",
-    forcePathStyle: true,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-    compression: "none",
-    ...over,
-  };
-}
+const storage = (over: Partial<StorageSettings> = {}) => s3Storage(s3, over);
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -476,15 +459,7 @@ describe("strict S3-compatible stores", () => {
     await strict?.stop();
   });
 
-  const oss = (over: Partial<StorageSettings> = {}): StorageSettings =>
-    storage({
-      protocol: "oss",
-      endpoint: strict.vhostEndpoint,
-      bucket: "oss",
-      addressingStyle: "virtual",
-      forcePathStyle: false,
-      ...over,
-    });
+  const oss = (over: Partial<StorageSettings> = {}) => strictS3Storage(strict, over);
 
   async function put(st: StorageSettings, name: string, size: number) {
     const path = join(tmp, name);
