@@ -32,17 +32,24 @@ import { HeldRequests, faultMiddleware, type S3Fault } from "./s3-faults.js";
 // s3rver seals ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 only has in its legacy provider:
 // without this, any listing longer than one page (1000 keys) fails with HTTP 500. Two-key triple DES whose two
 // halves are the same key is single DES, and is in the default provider.
-const createCipheriv = crypto.createCipheriv;
-const createDecipheriv = crypto.createDecipheriv;
+const createCipheriv = crypto.createCipheriv as (
+  alg: string,
+  ...rest: unknown[]
+) => crypto.Cipheriv;
+const createDecipheriv = crypto.createDecipheriv as (
+  alg: string,
+  ...rest: unknown[]
+) => crypto.Decipheriv;
+const sameKeyTwice = (key: unknown) => Buffer.concat([key as Buffer, key as Buffer]);
 Object.assign(crypto, {
-  createCipheriv: (alg: string, key: Buffer, iv: Buffer) =>
+  createCipheriv: (alg: string, key: unknown, ...rest: unknown[]) =>
     alg === "des"
-      ? createCipheriv("des-ede-cbc", Buffer.concat([key, key]), iv)
-      : createCipheriv(alg, key, iv),
-  createDecipheriv: (alg: string, key: Buffer, iv: Buffer) =>
+      ? createCipheriv("des-ede-cbc", sameKeyTwice(key), ...rest)
+      : createCipheriv(alg, key, ...rest),
+  createDecipheriv: (alg: string, key: unknown, ...rest: unknown[]) =>
     alg === "des"
-      ? createDecipheriv("des-ede-cbc", Buffer.concat([key, key]), iv)
-      : createDecipheriv(alg, key, iv),
+      ? createDecipheriv("des-ede-cbc", sameKeyTwice(key), ...rest)
+      : createDecipheriv(alg, key, ...rest),
 });
 
 export type S3Mode = "ok" | "refuse" | "hang";
