@@ -23,8 +23,8 @@ let tmp: string;
 const MiB = 1024 * 1024;
 
 beforeAll(async () => {
-  // A single-node cluster's first start sometimes fails on a loaded machine (its OSD once reached a monitor of
-  // another fsid): one more try on fresh ports and a fresh directory; a second failure fails the file.
+  // A single-node cluster's start has failed by chance before (test/rig/ceph.ts says how, and what avoids it):
+  // one more try on fresh ports and a fresh directory; a second failure fails the file.
   ceph = await startCeph().catch((err: unknown) => {
     console.warn(`ceph did not start, trying once more: ${String(err).split("\n")[0]}`);
     return startCeph();

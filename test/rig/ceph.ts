@@ -85,6 +85,8 @@ memstore device bytes = 1073741824
 osd data = ${dir}/osd$id
 mon data = ${dir}/mon
 osd crush chooseleaf type = 0
+osd crush update on start = false
+osd class update on start = false
 osd max object name len = 256
 osd max object namespace len = 64
 [client.rgw]
@@ -93,16 +95,22 @@ rgw data = ${dir}/rgw
 `,
   );
   const c = ["-c", conf];
-  const step = async (cmd: string, args: string[]) => {
+  const step = async (cmd: string, args: string[]): Promise<string> => {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`ceph did not start in time (at ${cmd}); logs in ${dir}/log`);
     try {
       return (await run(cmd, args, { timeout: left })).stdout;
     } catch (err) {
-      throw new Error(
-        `${cmd} ${args.join(" ")} failed: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
-        { cause: err },
-      );
+      const stderr = (err as { stderr?: string }).stderr ?? "";
+      // A client's first command can leave before the monitor map has reached it; the monitor then refuses it
+      // unexecuted ("wrong fsid", EPERM), so asking again is safe.
+      if (cmd === "ceph" && stderr.includes("EPERM")) {
+        await sleep(500);
+        return step(cmd, args);
+      }
+      throw new Error(`${cmd} ${args.join(" ")} failed: ${stderr || (err as Error).message}`, {
+        cause: err,
+      });
     }
   };
   const cluster: CephS3 = {
@@ -136,6 +144,9 @@ rgw data = ${dir}/rgw
     await step("ceph-mon", [...c, "--mkfs", "-i", "a", "--monmap", join(dir, "monmap")]);
     await step("ceph-mon", [...c, "-i", "a"]);
     await step("ceph", [...c, "--connect-timeout", "30", "osd", "create"]);
+    // The OSD's own placement commands at start can reach the monitor before the OSD has the monitor map; they
+    // then carry a zero fsid the monitor refuses ("wrong fsid"), and the OSD exits. The CLI places it instead.
+    await step("ceph", [...c, "osd", "crush", "add", "osd.0", "1.0", "root=default", "host=rig"]);
     await step("ceph-osd", [...c, "-i", "0", "--mkfs"]);
     await step("ceph-osd", [...c, "-i", "0"]);
     await step("radosgw", [...c, "-n", "client.rgw"]);
