@@ -35,8 +35,8 @@ export async function hashDescriptor(
 
 /** Bytes counted, and hashed as asked, as they pass. */
 export class Tally {
-  readonly sha256: Hash | undefined;
-  readonly md5: Hash | undefined;
+  private readonly sha256: Hash | undefined;
+  private readonly md5: Hash | undefined;
   bytes = 0;
   constructor(want: { sha256?: boolean; md5?: boolean }) {
     this.sha256 = want.sha256 ? createHash("sha256") : undefined;
@@ -46,6 +46,12 @@ export class Tally {
     this.sha256?.update(chunk);
     this.md5?.update(chunk);
     this.bytes += chunk.length;
+  }
+  private hex: { sha256?: string; md5?: string } | undefined;
+  /** The digests in hex, taken once (a Hash gives its digest once); the tally is finished after. */
+  digests(): { sha256?: string; md5?: string } {
+    this.hex ??= { sha256: this.sha256?.digest("hex"), md5: this.md5?.digest("hex") };
+    return this.hex;
   }
 }
 

@@ -37,6 +37,7 @@ import {
 import { MAX_COUNTED, markerBody, markerName, markerPrefix } from "./fingerprint-markers.js";
 import { multipartUpload, type PartSource } from "./multipart.js";
 import type { Sightings, StorageSettings, Store, StoreInput } from "./store-types.js";
+import { storedObject, streamedCore } from "./stored-core.js";
 
 const MiB = 1024 * 1024;
 /*
@@ -163,8 +164,6 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             `the core changed while it was uploaded (${original.bytes} bytes read, ${input.size} expected)`,
           );
         }
-        const sha256 = original.sha256!.digest("hex");
-        const md5 = original.md5?.digest("hex");
         const head = await client
           .send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }))
           .catch((err: unknown) => {
@@ -176,17 +175,11 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
           );
         }
         input.signal?.throwIfAborted();
-        const sidecar = await writeSidecar(client, bucket, input, {
-          key: input.key,
-          bucket,
-          size: original.bytes,
-          sha256,
-          ...(md5 ? { md5 } : {}),
-          storedBytes: stored.bytes,
-          compression: s.compression,
-          uploadedAt: new Date().toISOString(),
-          metadata,
-        });
+        const core = streamedCore(
+          { original, stored },
+          { key: input.key, bucket, compression: s.compression, metadata },
+        );
+        const sidecar = await writeSidecar(client, bucket, input, core);
         const url = await getSignedUrl(
           client,
           new GetObjectCommand({ Bucket: bucket, Key: input.key }),
@@ -194,17 +187,11 @@ export function createS3Store(s: StorageSettings, client: S3Client): Store {
             expiresIn: s.presignedUrlExpireSeconds,
           },
         );
-        return {
-          bucket,
-          key: input.key,
-          size: original.bytes,
-          storedBytes: stored.bytes,
-          sha256,
-          ...(md5 ? { md5 } : {}),
+        return storedObject(core, {
           url,
           location: `s3://${bucket}/${input.key}`,
           sidecarKey: sidecar,
-        };
+        });
       } finally {
         input.signal?.removeEventListener("abort", onAbort);
         stopReading();

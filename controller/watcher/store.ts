@@ -7,6 +7,7 @@ import { hashDescriptor, streamCore, VerifyError, type Tally } from "./core-stre
 import { cfsSighting } from "./fingerprint-markers.js";
 import { parseSidecar, sidecarDocument, sidecarKey, sidecarText } from "../../src/core-sidecar.js";
 import type { Compression, StorageSettings, Store } from "./store-types.js";
+import { storedObject, streamedCore } from "./stored-core.js";
 
 export function compressionSuffix(c: Compression): string {
   return c === "zstd" ? ".zst" : c === "gzip" ? ".gz" : "";
@@ -90,8 +91,7 @@ export function createCfsStore(s: StorageSettings): Store {
         throw err;
       }
       const { original, stored } = result;
-      const storedSha = stored.sha256!.digest("hex");
-      const sha256 = original.sha256!.digest("hex");
+      const storedSha = stored.digests().sha256;
       if (original.bytes !== input.size) {
         await unlink(tmp).catch(() => undefined);
         throw new VerifyError(`read ${original.bytes} bytes of the core, expected ${input.size}`);
@@ -108,39 +108,23 @@ export function createCfsStore(s: StorageSettings): Store {
       } finally {
         await check.close();
       }
-      const md5 = original.md5?.digest("hex");
-      const sidecar = sidecarText(
-        sidecarDocument(
-          {
-            key: input.key,
-            size: original.bytes,
-            sha256,
-            ...(md5 ? { md5 } : {}),
-            storedBytes: stored.bytes,
-            compression: s.compression,
-            uploadedAt: new Date().toISOString(),
-            metadata: meta,
-          },
-          input.report,
-          input.crashError,
-        ),
-      );
+      const core = streamedCore(result, {
+        key: input.key,
+        compression: s.compression,
+        metadata: meta,
+      });
+      const sidecar = sidecarText(sidecarDocument(core, input.report, input.crashError));
       const sidecarPath = join(root, sidecarKey(input.key));
       await writeAtomic(sidecarPath, sidecar);
       const back = await readFile(sidecarPath, "utf8");
-      if (back !== sidecar || parseSidecar(back).core.sha256 !== sha256) {
+      if (back !== sidecar || parseSidecar(back).core.sha256 !== core.sha256) {
         throw new VerifyError(`the sidecar ${sidecarPath} does not read back as written`);
       }
-      return {
-        key: input.key,
-        size: original.bytes,
-        storedBytes: stored.bytes,
-        sha256,
-        ...(md5 ? { md5 } : {}),
+      return storedObject(core, {
         url: `file://${dest}`,
         location: dest,
         sidecarKey: sidecarKey(input.key),
-      };
+      });
     },
     sighting: (id, key, at) => cfsSighting(root, s.storeDir, id, key, at),
   };
