@@ -52,12 +52,17 @@ beforeAll(async () => {
       },
       { volumes: [{ name: "cf", emptyDir: {} }] },
     ),
-    pod("user", "node-2", {
-      name: "main",
-      image: "debian",
-      command: ["sleep", "3600"],
-      securityContext: { runAsUser: 1234, runAsGroup: 1234 },
-    }),
+    pod(
+      "user",
+      "node-2",
+      {
+        name: "main",
+        image: "debian",
+        command: ["sleep", "3600"],
+        securityContext: { runAsUser: 1234, runAsGroup: 1234 },
+      },
+      { securityContext: { fsGroup: 4000, supplementalGroups: [5000] } },
+    ),
     pod(
       "initializing",
       "node-1",
@@ -122,8 +127,11 @@ describe("kubectl exec", () => {
       "echo $GREETING; pwd",
     ]);
     expect(env.stdout).toBe("hello-env\n/corefile\n");
-    const id = await rig.kubectl(["exec", "user", "--", "id", "-u"]);
-    expect(id.stdout).toBe("1234\n");
+    const id = await rig.kubectl(["exec", "user", "--", "sh", "-c", "id -u; id -g; id -G"]);
+    const [uid, gid, groups] = id.stdout.trim().split("\n");
+    expect([uid, gid]).toEqual(["1234", "1234"]);
+    // The supplementary groups, as the container's process has them (the kubelet's exec keeps them).
+    expect(groups!.split(" ").map(Number).sort()).toEqual([1234, 4000, 5000]);
   });
 
   it("keeps stdout and stderr apart and propagates the exit code", async () => {

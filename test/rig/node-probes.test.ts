@@ -51,8 +51,7 @@ describe("node probes (as the kubelet runs them)", () => {
   const ctx = (pid = process.pid): ProbeContext => ({
     podIP: "127.0.0.1",
     container: { name: "c", ports: [{ name: "https", containerPort: port }] },
-    pid,
-    env: { PATH: "/usr/bin:/bin" },
+    exec: { pid, env: { PATH: "/usr/bin:/bin" } },
   });
 
   it("httpGet over HTTPS with a self-signed certificate, a named port, 2xx/3xx success", async () => {
@@ -97,6 +96,28 @@ describe("node probes (as the kubelet runs them)", () => {
         await runProbe({ exec: { command: ["sleep", "5"] }, timeoutSeconds: 1 }, ctx(h.pid)),
       ).toBe(false);
       expect(Date.now() - t0).toBeLessThan(4500); // the timeout, not the 5 s sleep
+    } finally {
+      await h.stop(0);
+    }
+  });
+
+  it("exec runs as the container's user, with its supplementary groups (as the kubelet's exec probes)", async () => {
+    const user = { uid: 1234, gid: 1234, groups: [4000, 5000] };
+    const h = runContainer({
+      command: ["sleep", "30"],
+      env: { PATH: "/usr/bin:/bin" },
+      mounts: [],
+      logFile: join(dir, "user.log"),
+      user,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const is = (who: string) => ({
+        exec: { command: ["/bin/sh", "-c", `[ "$(id -u) $(id -g) $(id -G)" = "${who}" ]`] },
+      });
+      const withUser: ProbeContext = { ...ctx(h.pid), exec: { ...ctx(h.pid).exec, user } };
+      expect(await runProbe(is("1234 1234 1234 4000 5000"), withUser)).toBe(true);
+      expect(await runProbe(is("0 0 0"), withUser)).toBe(false);
     } finally {
       await h.stop(0);
     }

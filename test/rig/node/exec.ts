@@ -25,7 +25,8 @@ export interface ExecTarget {
   pid: number;
   env: Record<string, string>;
   workingDir?: string;
-  user?: { uid: number; gid: number };
+  /** The container's uid, gid and supplementary groups (fsGroup, supplementalGroups, the image's). */
+  user?: { uid: number; gid: number; groups?: number[] };
   /** cgroup v2 dir of the container (exec'd processes join it, as with a runtime). */
   cgroupPath?: string;
   /** RLIMIT_CORE for the container's processes, in prlimit syntax ("unlimited", "0", "soft:hard"). */
@@ -131,6 +132,23 @@ function internalError(message: string): Buffer {
   });
 }
 
+/**
+ * The container's own setpriv (as the runner starts its process) sets the user with its supplementary groups,
+ * which nsenter's --setuid/--setgid would clear. A uid change clears PR_SET_PDEATHSIG: set it again.
+ */
+function asUser(user: { uid: number; gid: number; groups?: number[] }): string[] {
+  const groups = user.groups?.length ? ["--groups", user.groups.join(",")] : ["--clear-groups"];
+  return [
+    "/usr/bin/setpriv",
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    ...groups,
+    "--pdeathsig",
+    "KILL",
+    "--",
+  ];
+}
+
 /** Builds the argv that runs `command` like a runtime's exec in the container of `target`. */
 export function execArgv(target: ExecTarget, opts: ExecOptions): string[] {
   const wd = target.workingDir || "/";
@@ -142,8 +160,8 @@ export function execArgv(target: ExecTarget, opts: ExecOptions): string[] {
     // The container's root too (an image's own filesystem, or the host's `/`).
     "--root",
     `--wdns=${wd}`,
-    ...(target.user ? [`--setuid=${target.user.uid}`, `--setgid=${target.user.gid}`] : []),
     "--",
+    ...(target.user ? asUser(target.user) : []),
     ...opts.command,
   ];
   const inner = opts.tty ? ["/usr/bin/python3", "-c", PTY_HELPER, ...enter] : enter;

@@ -355,7 +355,7 @@ export class PodWorker {
     this.ctx.event(this.pod, "Normal", "Started", `Started container ${c.spec.name}`);
     this.updatePhase();
     this.publish();
-    if (!c.init) this.startProbes(c, env);
+    if (!c.init) this.startProbes(c);
     const exit = await handle.exited;
     for (const t of c.probeTimers) clearTimeout(t);
     c.probeTimers = [];
@@ -406,20 +406,16 @@ export class PodWorker {
     return id.uid === 0 && id.gid === 0 && id.groups.length === 0 ? undefined : id;
   }
 
-  private startProbes(c: Ctr, env: Record<string, string>): void {
+  private startProbes(c: Ctr): void {
     const handle = c.handle!;
     const schedule = (probe: V1Probe, onResult: (ok: boolean) => void, first = true): void => {
       const delay = first
         ? Math.min(probe.initialDelaySeconds ?? 0, MAX_PROBE_DELAY)
         : Math.min(probe.periodSeconds ?? 10, MAX_PROBE_PERIOD);
       const t = setTimeout(async () => {
-        if (handle.exit() || this.stopped) return;
-        const ok = await runProbe(probe, {
-          podIP: this.ip,
-          container: c.spec,
-          pid: handle.pid,
-          env,
-        });
+        const exec = this.execTarget(c.spec.name);
+        if (handle.exit() || this.stopped || !exec) return;
+        const ok = await runProbe(probe, { podIP: this.ip, container: c.spec, exec });
         if (handle.exit() || this.stopped) return;
         onResult(ok);
         schedule(probe, onResult, false);

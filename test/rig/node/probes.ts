@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import { execArgv, type ExecTarget } from "./exec.js";
 
 function resolvePort(port: number | string | undefined, c: V1Container): number {
   if (typeof port === "number") return port;
@@ -17,9 +18,8 @@ function resolvePort(port: number | string | undefined, c: V1Container): number 
 export interface ProbeContext {
   podIP: string;
   container: V1Container;
-  /** PID of the container's process (exec probes enter its mount namespace). */
-  pid: number;
-  env: Record<string, string>;
+  /** Where an exec probe runs: as `kubectl exec` does (the runtime's exec), with the container's user. */
+  exec: ExecTarget;
 }
 
 /** Runs a probe once: true on success. */
@@ -77,15 +77,19 @@ export async function runProbe(probe: V1Probe, ctx: ProbeContext): Promise<boole
       const cmd = probe.exec.command ?? [];
       if (cmd.length === 0) return false;
       return await new Promise<boolean>((resolve) => {
-        const child = spawn(
-          "/usr/bin/nsenter",
-          ["--target", String(ctx.pid), "--mount", "--root", "--", ...cmd],
-          {
-            env: ctx.env,
-            stdio: "ignore",
-            detached: true,
-          },
-        );
+        const argv = execArgv(ctx.exec, {
+          command: cmd,
+          stdin: false,
+          stdout: false,
+          stderr: false,
+          tty: false,
+        });
+        const child = spawn(argv[0]!, argv.slice(1), {
+          env: ctx.exec.env,
+          cwd: "/",
+          stdio: "ignore",
+          detached: true,
+        });
         const timer = setTimeout(() => {
           try {
             process.kill(-child.pid!, "SIGKILL");
