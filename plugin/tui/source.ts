@@ -3,7 +3,7 @@
 // that the components read. Updates are batched so a burst of watch events costs one render.
 import { resolve } from "node:path";
 import { fetchCrashReport, listCoreDumps } from "../lib/crashes.js";
-import { reportSection } from "../lib/crash-report-text.js";
+import { reportSectionLines } from "../lib/crash-report-text.js";
 import { pullCore } from "../lib/pull.js";
 import type {
   CoreV1Event,
@@ -295,7 +295,7 @@ export function createClusterSource(cluster: Cluster, options: SourceOptions = {
       return { out: pulled.out, gdb: pulled.gdb };
     },
     async crashReport(ns, name) {
-      return reportSection(await fetchCrashReport(cluster, ns, name));
+      return reportSectionLines(await fetchCrashReport(cluster, ns, name));
     },
     stop() {
       stopAll.abort();

@@ -2,6 +2,7 @@
 // so they are tested with fake sources and never touch the network.
 import type { CoreDump } from "../../src/coredump.js";
 import type { EventRow } from "../lib/events.js";
+import type { ReportLine } from "../lib/crash-report-text.js";
 import type { Plan } from "../lib/emergency.js";
 import type { PodRow } from "../lib/listing.js";
 import type { PurgedFile } from "../lib/purge.js";
@@ -146,6 +147,6 @@ export interface TuiSource {
   /** `kubectl coredog pull` of one record into the current directory. */
   pullCrash?(namespace: string, name: string): Promise<{ out: string; gdb: string }>;
   /** The record's whole crash report as `crashes show` prints it (fetched from beside the core). */
-  crashReport?(namespace: string, name: string): Promise<string>;
+  crashReport?(namespace: string, name: string): Promise<ReportLine[]>;
   stop(): void;
 }

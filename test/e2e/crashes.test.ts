@@ -203,6 +203,7 @@ describe("kubectl coredog crashes, show and pull", () => {
     expect(out).toMatch(/Registers:\n {2}\S+/);
     expect(out).toMatch(/\brip\s+0x[0-9a-f]+/);
     expect(out).toContain("Backtrace (crashing thread, whole):");
+    expect(out.match(/^ {2}#\d+ 0x[0-9a-f]+ \S+.* ← crash site$/gm)).toHaveLength(1);
     expect(out).toMatch(/Modules:\n(.*\n)*.*build-id [0-9a-f]{40}/);
     const json = JSON.parse(
       await kubectl("coredog", "crashes", "show", record.metadata.name, "-n", "shop", "-o", "json"),

@@ -1,7 +1,8 @@
 import { Args } from "@oclif/core";
 import { BaseCommand, namespaceFlag, outputFlag } from "../../lib/base.js";
 import { describeCrash, fetchCrashReport, getCoreDump } from "../../lib/crashes.js";
-import { reportSection } from "../../lib/crash-report-text.js";
+import { reportSectionLines } from "../../lib/crash-report-text.js";
+import { paint } from "../../lib/output.js";
 import { stringify } from "yaml";
 
 export default class CrashesShow extends BaseCommand {
@@ -29,6 +30,6 @@ export default class CrashesShow extends BaseCommand {
       return;
     }
     this.log(describeCrash(record));
-    this.log(reportSection(sidecar));
+    for (const l of reportSectionLines(sidecar)) this.log(l.tone ? paint(l.tone, l.text) : l.text);
   }
 }

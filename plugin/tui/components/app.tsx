@@ -252,7 +252,7 @@ export function App(props: AppProps) {
           return setReport(key, { state: "error", message: "not available" });
         setReport(key, { state: "loading" });
         source.crashReport(effect.namespace, effect.name).then(
-          (text) => setReport(key, { state: "done", text }),
+          (lines) => setReport(key, { state: "done", lines }),
           (err: unknown) => setReport(key, { state: "error", message: errorText(err) }),
         );
         return;

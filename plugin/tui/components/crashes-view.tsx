@@ -4,6 +4,7 @@
 import { age } from "../../lib/output.js";
 import { describeCrash, type CrashGroup } from "../../lib/crashes.js";
 import type { CoreDump } from "../../../src/coredump.js";
+import type { ReportLine } from "../../lib/crash-report-text.js";
 import { Lines, type Line } from "./dialogs.js";
 
 export type CrashesState =
@@ -13,7 +14,9 @@ export type CrashesState =
 
 /** One record's crash report, fetched from beside its core when its details open. */
 export type CrashReportState =
-  { state: "loading" } | { state: "error"; message: string } | { state: "done"; text: string };
+  | { state: "loading" }
+  | { state: "error"; message: string }
+  | { state: "done"; lines: ReportLine[] };
 
 /** The details of group `index`: its newest record, then its crash report (as `crashes show` prints them). */
 export function crashDetailsLines(
@@ -26,7 +29,7 @@ export function crashDetailsLines(
   const r = g && crashes.records.get(g.latest);
   const reportLines: Line[] =
     report?.state === "done"
-      ? report.text.split("\n").map((text) => ({ text }))
+      ? report.lines
       : report?.state === "error"
         ? [{ text: `Crash report: not shown: ${report.message}`, tone: "bad" }]
         : [{ text: "loading the crash report…", tone: "dim" }];

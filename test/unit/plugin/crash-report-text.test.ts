@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { describeReport, reportSection } from "../../../plugin/lib/crash-report-text.js";
+import {
+  reportLines,
+  reportSectionLines,
+  type ReportLine,
+} from "../../../plugin/lib/crash-report-text.js";
 import { sidecarDocument } from "../../../src/core-sidecar.js";
+import type { CrashReport } from "../../../src/crash-report.js";
 import { crashReportFixture } from "../notify/fixtures.js";
 
-describe("describeReport", () => {
+const text = (lines: ReportLine[]) => lines.map((l) => l.text).join("\n");
+const describeReport = (r: CrashReport) => text(reportLines(r));
+const reportSection = (s: Parameters<typeof reportSectionLines>[0]) => text(reportSectionLines(s));
+
+describe("reportLines", () => {
   it("prints how it died, every register, the whole backtrace, other threads and every module", () => {
     const r = crashReportFixture();
     const text = describeReport(r);
@@ -15,6 +24,33 @@ describe("describeReport", () => {
     expect(text).toContain(`(${r.crashingThread.stop.reason})`);
     for (const m of r.modules) expect(text).toContain(`${m.base}-${m.end} ${m.path}`);
     for (const o of r.otherThreads) expect(text).toContain(`tid ${o.tid}:`);
+  });
+
+  it("marks the crash site, the first frame outside the C runtime, and makes it and the death stand out", () => {
+    const r = crashReportFixture();
+    const [api, , libc] = r.crashingThread.backtrace;
+    const marked = (report: CrashReport) =>
+      reportLines(report).filter((l) => l.text.endsWith("← crash site"));
+    expect(marked(r)).toEqual([
+      { text: expect.stringMatching(/^ {2}#0 0x[0-9a-f]+ api\+0x1139 /), tone: "bad" },
+    ]);
+    // A crash inside libc (abort, raise): the first frame of the program is the site, not frame 0.
+    const inLibc = {
+      ...r,
+      crashingThread: { ...r.crashingThread, backtrace: [libc!, api!] },
+    };
+    expect(marked(inLibc).map((l) => l.text)).toEqual([
+      expect.stringMatching(/^ {2}#1 0x[0-9a-f]+ api\+0x1139 /),
+    ]);
+    const lines = reportLines(r);
+    expect(lines.find((l) => l.text.startsWith("  Death:"))?.tone).toBe("bad");
+    expect(lines.filter((l) => l.tone === "bold").map((l) => l.text)).toEqual([
+      "Crash report (schema 1):",
+      "Registers:",
+      "Backtrace (crashing thread, whole):",
+      "Other threads (top frame):",
+      "Modules:",
+    ]);
   });
 
   it("says what is missing from an incomplete report", () => {

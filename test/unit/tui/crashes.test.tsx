@@ -4,6 +4,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup } from "ink-testing-library";
 import { buildCoreDump, type CoreDump } from "../../../src/coredump.js";
 import { reduceKey, initialUi, type View } from "../../../plugin/tui/keys.js";
+import { reportLines } from "../../../plugin/lib/crash-report-text.js";
+import { groupCrashes } from "../../../plugin/lib/crashes.js";
+import { crashDetailsLines } from "../../../plugin/tui/components/crashes-view.js";
+import { crashReportFixture } from "../notify/fixtures.js";
 import { FakeSource, NOW, pod } from "./fake.js";
 import { KEYS, setup } from "./harness.js";
 
@@ -51,7 +55,9 @@ class CrashSource extends FakeSource {
   crashes = async () => this.records;
   crashReport = async (ns: string, name: string) => {
     this.reports.push(`${ns}/${name}`);
-    return reportText(name);
+    return reportText(name)
+      .split("\n")
+      .map((text) => ({ text }));
   };
   pullCrash = async (ns: string, name: string) => {
     this.pulls.push(`${ns}/${name}`);
@@ -127,6 +133,26 @@ describe("tui crashes view", () => {
     };
     await press(KEYS.escape, "j", KEYS.enter);
     await until(/Crash report: not shown: the watcher holding the Lease did not answer within 15s/);
+  });
+
+  it("shows the report's crash site marked and in the report's tone", async () => {
+    const source = new CrashSource({ pods: [pod("shop", "api-7d9f-aaaaa")] });
+    source.crashReport = async () => reportLines(crashReportFixture());
+    const { frame, press, until } = setup(source, { rows: 40 });
+    await press("c");
+    await until(/FINGERPRINT\s+COUNT/);
+    await press(KEYS.enter);
+    await until(/#0 0x[0-9a-f]+ api\+0x1139 .*← crash site/);
+    expect(frame().match(/← crash site/g)).toHaveLength(1);
+
+    const records = [rec("a1", 5, "a")];
+    const details = crashDetailsLines(
+      { state: "done", groups: groupCrashes(records), records: new Map([["a1", records[0]!]]) },
+      0,
+      { state: "done", lines: reportLines(crashReportFixture()) },
+    );
+    expect(details.find((l) => l.text.endsWith("← crash site"))?.tone).toBe("bad");
+    expect(details.find((l) => l.text.startsWith("  Death:"))?.tone).toBe("bad");
   });
 
   it("says when loading fails", async () => {
