@@ -293,29 +293,15 @@ function purgeModeKey(s: UiState, k: KeyPress, state: PurgeState): Step {
   return to({ ...s, mode: { type: "list" }, flash: step.close });
 }
 
-function crashesKey(
-  s: UiState,
-  k: KeyPress,
-  v: View,
-  index: number,
-  details: boolean,
-  scroll: number,
-): Step {
+function crashesKey(s: UiState, k: KeyPress, v: View, m: Extract<Mode, { type: "crashes" }>): Step {
+  const { index, details, scroll } = m;
   const n = v.crashGroups ?? 0;
   const at = (i: number): Step =>
-    to(
-      withMode(s, {
-        type: "crashes",
-        index: Math.max(0, Math.min(i, n - 1)),
-        details: false,
-        scroll: 0,
-      }),
-    );
+    to(withMode(s, { ...m, index: Math.max(0, Math.min(i, n - 1)), details: false, scroll: 0 }));
   const scrollTo = (line: number): Step =>
     to(
       withMode(s, {
-        type: "crashes",
-        index,
+        ...m,
         details: true,
         scroll: Math.max(0, Math.min(line, v.detailsScrollMax ?? 0)),
       }),
@@ -348,7 +334,7 @@ function crashesKey(
   if (k.end || k.input === "G") return at(n - 1);
   if (k.return) {
     const c = v.currentCrash;
-    const open = withMode(s, { type: "crashes", index, details: true, scroll: 0 });
+    const open = withMode(s, { ...m, details: true, scroll: 0 });
     return c ? to(open, { type: "crash-report", namespace: c.namespace, name: c.name }) : to(open);
   }
   return to(s);
@@ -376,7 +362,7 @@ export function reduceKey(s: UiState, k: KeyPress, v: View): Step {
     case "details":
       return detailsKey(s, k, v, m.key);
     case "crashes":
-      return crashesKey(s, k, v, m.index, m.details, m.scroll);
+      return crashesKey(s, k, v, m);
     case "list":
       return listKey(s, k, v);
   }
