@@ -4,13 +4,14 @@
 // headers say. One that stays shorter once its writer is gone is handed on labelled truncated. The quiet time
 // (size and mtime unchanged) decides alone only what the watcher cannot see: files that are not ELF cores, and
 // short cores when the node's processes are not all visible (no hostPID, or no right to read their descriptors).
-import { constants, type Stats } from "node:fs";
-import { lstat, open, readdir, statfs } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat, readdir, statfs } from "node:fs/promises";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../log.js";
 import { parseCoreFileName } from "../../src/core-file.js";
 import { expectedCoreLength } from "../../src/elf-core.js";
+import { openForReading } from "./safe-open.js";
 import { describeTruncation, truncationText, type Truncation } from "../../src/truncation.js";
 import {
   ProcWriterFinder,
@@ -217,13 +218,8 @@ export class Detector {
     }
     const quietFor = Date.now() - p.changedAt;
     if (!st.isFile()) return this.handOver(path, st, {}); // refused by the pipeline
-    if (st.size === 0) {
-      // nothing written (yet); a later write or a rescan brings it back
-      if (quietFor >= quiet) this.forget(path);
-      else this.schedule(path, p, quiet - quietFor);
-      return;
-    }
-    const expected = await this.expectedLength(path, st);
+    if (st.size === 0 && quietFor < quiet) return this.schedule(path, p, quiet - quietFor);
+    const expected = st.size === 0 ? undefined : await this.expectedLength(path, st);
     const answer = await this.writers.find({
       path,
       dev: st.dev,
@@ -244,6 +240,8 @@ export class Detector {
       const poll = Math.min(Math.max(quiet, WRITER_POLL_MIN_MS), WRITER_POLL_MAX_MS);
       return this.schedule(path, p, poll);
     }
+    // Empty, and nobody writing it: a later write or a rescan brings it back.
+    if (st.size === 0) return this.forget(path);
     if (expected === "not-core") {
       // nothing says how long it should be: the quiet time decides (the pipeline refuses it anyway)
       if (quietFor >= quiet) return this.handOver(path, st, {});
@@ -287,7 +285,7 @@ export class Detector {
   private async expectedLength(path: string, st: Stats): Promise<number | undefined | "not-core"> {
     let fh;
     try {
-      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      fh = await openForReading(path);
     } catch {
       return "not-core"; // the pipeline's own open says why
     }

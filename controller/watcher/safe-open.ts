@@ -1,5 +1,7 @@
 // Opens a candidate core without trusting its path: lstat, open O_NOFOLLOW|O_NONBLOCK (a FIFO never blocks),
-// fstat the descriptor and compare it with the lstat; from then on only the descriptor is used.
+// fstat the descriptor and compare it with the lstat; from then on only the descriptor is used. Reads leave the
+// core's access time alone (O_NOATIME): updating it is a journal write, which on a filesystem whose commit is
+// stalled (the storage under a core the kernel is still writing) waits until the stall ends.
 import { constants, type Stats } from "node:fs";
 import { lstat, open, readlink, type FileHandle } from "node:fs/promises";
 import { isElfCoreHeader } from "../../src/elf-core.js";
@@ -47,6 +49,19 @@ export interface OpenedCore {
 
 export const ELF_HEADER_BYTES = 64;
 
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** open(2) for reading, not following a final symlink, never blocking on a FIFO, without touching atime. */
+export async function openForReading(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, READ_FLAGS | constants.O_NOATIME);
+  } catch (err) {
+    // O_NOATIME needs the file's owner or CAP_FOWNER: without them, an ordinary read.
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+    return await open(path, READ_FLAGS);
+  }
+}
+
 /**
  * Opens `path` if it is a regular, singly linked file whose real location is `expectedRealPath`
  * (so a symlinked parent directory swapped in is caught) and which starts with an ELF core header.
@@ -58,7 +73,7 @@ export async function openCore(path: string, expectedRealPath: string): Promise<
   if (byType) throw byType;
   let fh: FileHandle;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fh = await openForReading(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ELOOP") throw new Refusal("symlink", "it is a symbolic link");

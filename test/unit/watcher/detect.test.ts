@@ -179,6 +179,37 @@ describe("Detector", () => {
     expect(stable[0]!.completion).toEqual({ expected: size });
   });
 
+  it("waits on an empty core while its writer holds it (says so), forgets an empty file no one writes", async () => {
+    const { root, det, stable, lines } = setup(200);
+    await det.start();
+    mkdirSync(join(root, "ns/pod"), { recursive: true });
+    const path = join(root, "ns/pod/core.app.9");
+    const holder = spawn("bash", ["-c", `exec 3>'${path}'; echo open; read -r _`], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    await new Promise<void>((r) => holder.stdout!.once("data", () => r()));
+    const empty = join(root, "ns/pod/core.empty.10");
+    writeFileSync(empty, "");
+    await until(() =>
+      lines.some((l) =>
+        l.includes(
+          `waiting for the writer of ${path}: 0 bytes, pid ${holder.pid} still holds it open`,
+        ),
+      ),
+    );
+    await until(() => det.waiting === 1); // the empty file no one writes is let go
+    await sleep(600);
+    expect(stable).toEqual([]);
+    expect(lines.filter((l) => l.includes(`waiting for the writer of ${empty}`))).toEqual([]);
+    const size = 64 * 1024;
+    const head = coreHead({}, size);
+    writeFileSync(path, Buffer.concat([head, Buffer.alloc(size - head.length, 3)]));
+    holder.stdin!.end("\n");
+    await new Promise((r) => holder.once("exit", r));
+    await until(() => stable.length === 1);
+    expect(stable[0]).toMatchObject({ path, size, completion: { expected: size } });
+  });
+
   it("hands on a core shorter than its headers say, once no one writes it, labelled truncated with both sizes", async () => {
     const { root, det, stable, lines } = setup(5_000);
     await det.start();
